@@ -1,0 +1,675 @@
+//! The issuer's configuration: serde types read from TOML, the embedded default, and validation.
+//!
+//! Loading never panics on user input: a parse error names the file, the key path
+//! (`clients[1].redirect_uris[0]`) and what was expected, and [`Config::validate`] checks the
+//! rules a real authorization server enforces at registration time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The configuration compiled into the binary: used by `oidc-forge serve` without `--config`
+/// and by [`Config::default`].
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("default_config.toml");
+
+/// Everything the issuer serves: its identity, keys, lifetimes, scopes, clients and users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier (`iss`). `None`: derived from the bound address, `http://HOST:PORT`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// How `/authorize` signs a user in.
+    #[serde(default)]
+    pub login: LoginConfig,
+    /// How long codes and tokens live.
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+    /// Signing keys; the first key of an algorithm signs, all are published. Empty: the keys
+    /// embedded in the binary (RS256, ES256 and EdDSA fixtures), so nothing is generated.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+    /// A fixed clock and RNG seed, so that every response is identical byte for byte.
+    #[serde(default)]
+    pub deterministic: Option<DeterministicConfig>,
+    /// The scope catalogue: every scope the issuer knows and the user claims it releases.
+    pub scopes: BTreeMap<String, ScopeConfig>,
+    /// Registered clients.
+    pub clients: Vec<ClientConfig>,
+    /// Users that can sign in.
+    pub users: Vec<UserConfig>,
+}
+
+/// How the authorization endpoint authenticates the end user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// `auto`: sign in [`LoginConfig::user`] without a page; `interactive`: show a page listing
+    /// the users, with a deny button.
+    #[serde(default)]
+    pub mode: LoginMode,
+    /// The user signed in automatically, by email or `sub`. `None`: the first configured user.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// See [`LoginConfig::mode`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LoginMode {
+    #[default]
+    Auto,
+    Interactive,
+}
+
+/// Lifetimes in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lifetimes {
+    /// RFC 6749 4.1.2 recommends at most 10 minutes.
+    pub authorization_code: u64,
+    pub access_token: u64,
+    pub id_token: u64,
+    pub refresh_token: u64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            authorization_code: 60,
+            access_token: 3600,
+            id_token: 3600,
+            refresh_token: 30 * 24 * 3600,
+        }
+    }
+}
+
+/// A signing key, from a PEM file or inline PEM text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    pub kid: String,
+    pub alg: SigningAlg,
+    /// Path to a PKCS#8 (or, for RSA, PKCS#1) PEM file, relative to the configuration file.
+    #[serde(default)]
+    pub pem_file: Option<PathBuf>,
+    /// The PEM text itself.
+    #[serde(default)]
+    pub pem: Option<String>,
+}
+
+/// Algorithms the issuer signs with (RFC 7518 3.1, RFC 8037).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SigningAlg {
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl SigningAlg {
+    /// The same algorithm as jsonwebtoken names it.
+    pub fn jwt_algorithm(self) -> jsonwebtoken::Algorithm {
+        match self {
+            SigningAlg::RS256 => jsonwebtoken::Algorithm::RS256,
+            SigningAlg::ES256 => jsonwebtoken::Algorithm::ES256,
+            SigningAlg::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+}
+
+impl fmt::Display for SigningAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Fixed time and randomness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterministicConfig {
+    /// Unix time the clock is frozen at.
+    pub now: u64,
+    /// Seed of the RNG behind codes, token ids and refresh tokens.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// One entry of the scope catalogue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeConfig {
+    /// User claims released in the ID token and UserInfo when this scope is granted (Core 5.4).
+    #[serde(default)]
+    pub claims: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A registered client (RFC 6749 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `None`: a public client (RFC 6749 2.1), which must use PKCE.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Compared by exact string match (RFC 9700 4.1.3).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes this client may request; each must be in the catalogue.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<GrantType>,
+    /// RFC 9700 2.1.1: PKCE for every client by default; public clients cannot turn it off.
+    #[serde(default = "default_true")]
+    pub require_pkce: bool,
+    /// Accept `code_challenge_method=plain` (RFC 7636 4.2); off by default, as RFC 9700 2.1.1 advises.
+    #[serde(default)]
+    pub allow_plain_pkce: bool,
+    /// `aud` of access tokens. Empty: `[client id]`, as Fief does.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// Permissions of the client itself, granted to `client_credentials` tokens.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Restrict client authentication to one method. `None`: basic or post for confidential
+    /// clients, `none` for public ones.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    /// Algorithm of this client's tokens. `None`: the first configured key's.
+    #[serde(default)]
+    pub signing_alg: Option<SigningAlg>,
+}
+
+impl ClientConfig {
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none()
+    }
+
+    /// The `aud` of this client's access tokens.
+    pub fn access_token_audience(&self) -> Vec<String> {
+        if self.audience.is_empty() {
+            vec![self.id.clone()]
+        } else {
+            self.audience.clone()
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+}
+
+/// Grant types the token endpoint serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+/// Client authentication methods (RFC 6749 2.3, OAuth registration `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// A user that can sign in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Fief's shape: the subject is a UUID.
+    pub sub: Uuid,
+    pub email: String,
+    #[serde(default = "default_true")]
+    pub email_verified: bool,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Fief-style `permissions` claim of access tokens.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Any other claims (`given_name`, `locale`, custom fields...), released through the scopes
+    /// that list them.
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+}
+
+impl UserConfig {
+    /// The value of a user claim by name, as released through a scope.
+    pub fn claim(&self, name: &str) -> Option<serde_json::Value> {
+        match name {
+            "sub" => Some(self.sub.to_string().into()),
+            "email" => Some(self.email.clone().into()),
+            "email_verified" => Some(self.email_verified.into()),
+            "name" => self.name.clone().map(Into::into),
+            _ => self.claims.get(name).cloned(),
+        }
+    }
+}
+
+/// A configuration that could not be read or breaks a rule.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {location}at key `{key}`: {message}")]
+    Parse {
+        file: String,
+        /// `line L, column C: ` when known.
+        location: String,
+        key: String,
+        message: String,
+    },
+    #[error("{file}: {}", .problems.join(&format!("\n{file}: ")))]
+    Invalid { file: String, problems: Vec<String> },
+}
+
+impl Default for Config {
+    /// The embedded default: one confidential and one public client, two users with different
+    /// permissions, the OIDC scopes plus `read` and `write`, auto-login as the first user.
+    fn default() -> Self {
+        // The embedded text is a compile-time constant checked by the tests, not user input.
+        Self::from_toml_str(DEFAULT_CONFIG_TOML, "<embedded default>")
+            .expect("the embedded default configuration is valid")
+    }
+}
+
+impl Config {
+    /// Reads and validates a TOML file; `pem_file` paths are resolved against its folder.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        let mut config = Self::parse(&text, &file)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for key in &mut config.keys {
+            if let Some(pem_file) = &key.pem_file
+                && pem_file.is_relative()
+            {
+                key.pem_file = Some(base.join(pem_file));
+            }
+        }
+        config.validate_as(&file)?;
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text; `source_name` names it in errors.
+    pub fn from_toml_str(text: &str, source_name: &str) -> Result<Self, ConfigError> {
+        let config = Self::parse(text, source_name)?;
+        config.validate_as(source_name)?;
+        Ok(config)
+    }
+
+    fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let parse_error = |key: String, err: toml::de::Error| {
+            let location = err
+                .span()
+                .map(|span| {
+                    let (line, column) = line_and_column(text, span.start);
+                    format!("line {line}, column {column}: ")
+                })
+                .unwrap_or_default();
+            ConfigError::Parse {
+                file: file.to_owned(),
+                location,
+                key,
+                message: err.message().to_owned(),
+            }
+        };
+        let deserializer =
+            toml::Deserializer::parse(text).map_err(|err| parse_error(".".into(), err))?;
+        serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let key = err.path().to_string();
+            parse_error(key, err.into_inner())
+        })
+    }
+
+    /// Checks the registration rules; every problem is reported, each with its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_as("configuration")
+    }
+
+    fn validate_as(&self, file: &str) -> Result<(), ConfigError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                file: file.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut problem = |key: String, message: &str| problems.push(format!("{key}: {message}"));
+
+        if let Some(issuer) = &self.issuer
+            && let Err(why) = check_issuer_url(issuer)
+        {
+            problem("issuer".into(), &why);
+        }
+        if !self.scopes.contains_key("openid") {
+            problem(
+                "scopes".into(),
+                "the catalogue must define `openid` (Core 3.1.2.1)",
+            );
+        }
+        for (name, _) in &self.scopes {
+            if name.is_empty() || !name.bytes().all(is_scope_char) {
+                problem(
+                    format!("scopes.{name}"),
+                    "a scope name is one or more of the characters RFC 6749 3.3 allows (no spaces, quotes or backslashes)",
+                );
+            }
+        }
+
+        let mut kids = BTreeSet::new();
+        for (i, key) in self.keys.iter().enumerate() {
+            if key.kid.is_empty() || !kids.insert(&key.kid) {
+                problem(
+                    format!("keys[{i}].kid"),
+                    "expected a non-empty kid unique among the keys",
+                );
+            }
+            if key.pem.is_some() == key.pem_file.is_some() {
+                problem(
+                    format!("keys[{i}]"),
+                    "expected exactly one of `pem_file` and `pem`",
+                );
+            }
+        }
+        let key_algs: BTreeSet<SigningAlg> = if self.keys.is_empty() {
+            [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA].into()
+        } else {
+            self.keys.iter().map(|k| k.alg).collect()
+        };
+
+        let mut user_subs = BTreeSet::new();
+        let mut user_emails = BTreeSet::new();
+        for (i, user) in self.users.iter().enumerate() {
+            if !user_subs.insert(user.sub) {
+                problem(
+                    format!("users[{i}].sub"),
+                    "expected a sub unique among the users",
+                );
+            }
+            if user.email.is_empty() || !user_emails.insert(user.email.to_lowercase()) {
+                problem(
+                    format!("users[{i}].email"),
+                    "expected a non-empty email unique among the users",
+                );
+            }
+        }
+        if self.users.is_empty() {
+            problem("users".into(), "expected at least one user");
+        }
+        if let Some(wanted) = &self.login.user
+            && self.find_user(wanted).is_none()
+        {
+            problem(
+                "login.user".into(),
+                "expected the email or sub of a configured user",
+            );
+        }
+
+        let mut client_ids = BTreeSet::new();
+        for (i, client) in self.clients.iter().enumerate() {
+            let at = |field: &str| format!("clients[{i}].{field}");
+            if client.id.is_empty() || !client_ids.insert(&client.id) {
+                problem(at("id"), "expected a non-empty id unique among the clients");
+            }
+            if client.secret.as_deref() == Some("") {
+                problem(
+                    at("secret"),
+                    "an empty secret is not a secret; omit it for a public client",
+                );
+            }
+            for (j, uri) in client.redirect_uris.iter().enumerate() {
+                if let Err(why) = check_redirect_uri(uri) {
+                    problem(at(&format!("redirect_uris[{j}]")), &why);
+                }
+            }
+            for (j, uri) in client.post_logout_redirect_uris.iter().enumerate() {
+                if let Err(why) = check_redirect_uri(uri) {
+                    problem(at(&format!("post_logout_redirect_uris[{j}]")), &why);
+                }
+            }
+            for (j, scope) in client.scopes.iter().enumerate() {
+                if !self.scopes.contains_key(scope) {
+                    problem(
+                        at(&format!("scopes[{j}]")),
+                        &format!("`{scope}` is not in the scope catalogue (`[scopes]`)"),
+                    );
+                }
+            }
+            if client.grant_types.contains(&GrantType::AuthorizationCode)
+                && client.redirect_uris.is_empty()
+            {
+                problem(
+                    at("redirect_uris"),
+                    "a client using authorization_code needs at least one redirect URI (RFC 6749 3.1.2.2)",
+                );
+            }
+            if client.is_public() {
+                if !client.require_pkce {
+                    problem(
+                        at("require_pkce"),
+                        "a public client must use PKCE (RFC 9700 2.1.1)",
+                    );
+                }
+                if client.grant_types.contains(&GrantType::ClientCredentials) {
+                    problem(
+                        at("grant_types"),
+                        "client_credentials is only for confidential clients (RFC 6749 4.4)",
+                    );
+                }
+                if matches!(
+                    client.token_endpoint_auth_method,
+                    Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+                ) {
+                    problem(
+                        at("token_endpoint_auth_method"),
+                        "a public client has no secret: expected `none`",
+                    );
+                }
+            } else if client.token_endpoint_auth_method == Some(AuthMethod::None) {
+                problem(
+                    at("token_endpoint_auth_method"),
+                    "a client with a secret must authenticate: expected client_secret_basic or client_secret_post",
+                );
+            }
+            if let Some(alg) = client.signing_alg
+                && !key_algs.contains(&alg)
+            {
+                problem(
+                    at("signing_alg"),
+                    &format!("no key in `keys` has alg {alg}"),
+                );
+            }
+        }
+        if self.clients.is_empty() {
+            problem("clients".into(), "expected at least one client");
+        }
+        problems
+    }
+
+    /// A user by email (case-insensitive) or `sub`.
+    pub fn find_user(&self, email_or_sub: &str) -> Option<&UserConfig> {
+        self.users.iter().find(|user| {
+            user.email.eq_ignore_ascii_case(email_or_sub) || user.sub.to_string() == email_or_sub
+        })
+    }
+
+    /// The user that automatic login signs in.
+    pub fn auto_login_user(&self) -> Option<&UserConfig> {
+        match &self.login.user {
+            Some(wanted) => self.find_user(wanted),
+            None => self.users.first(),
+        }
+    }
+
+    pub fn client(&self, id: &str) -> Option<&ClientConfig> {
+        self.clients.iter().find(|client| client.id == id)
+    }
+
+    /// A mutable client by id, for tests that adjust the default configuration.
+    pub fn client_mut(&mut self, id: &str) -> Option<&mut ClientConfig> {
+        self.clients.iter_mut().find(|client| client.id == id)
+    }
+}
+
+/// RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+pub(crate) fn is_scope_char(b: u8) -> bool {
+    b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)
+}
+
+fn check_issuer_url(issuer: &str) -> Result<(), String> {
+    let url = url::Url::parse(issuer).map_err(|e| format!("expected an absolute URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("expected an http or https URL".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("an issuer identifier has no query or fragment (Discovery 3)".into());
+    }
+    Ok(())
+}
+
+fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let url = url::Url::parse(uri).map_err(|e| format!("expected an absolute URI: {e}"))?;
+    if url.fragment().is_some() {
+        return Err("a redirect URI must not have a fragment (RFC 6749 3.1.2)".into());
+    }
+    Ok(())
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let config = Config::default();
+        assert_eq!(config.clients.len(), 2);
+        assert!(config.client("forge-web").is_some_and(|c| !c.is_public()));
+        assert!(config.client("forge-spa").is_some_and(|c| c.is_public()));
+        assert_eq!(config.users.len(), 2);
+        assert!(config.keys.is_empty(), "the default uses the embedded keys");
+    }
+
+    #[test]
+    fn parse_error_names_the_key_and_position() {
+        let text = DEFAULT_CONFIG_TOML.replacen(
+            "grant_types = [\"authorization_code\"",
+            "grant_types = [\"password\"",
+            1,
+        );
+        let err = Config::from_toml_str(&text, "test.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("test.toml: line "), "{err}");
+        assert!(err.contains("at key `clients[0].grant_types[0]`"), "{err}");
+        assert!(err.contains("unknown variant `password`"), "{err}");
+    }
+
+    #[test]
+    fn validation_reports_every_problem_with_its_key() {
+        let mut config = Config::default();
+        config.clients[1].require_pkce = false;
+        config.clients[0]
+            .redirect_uris
+            .push("https://app.test/cb#frag".into());
+        config.clients[0].scopes.push("admin".into());
+        config.login.user = Some("nobody@example.com".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("clients[1].require_pkce: a public client must use PKCE"),
+            "{err}"
+        );
+        assert!(
+            err.contains("clients[0].redirect_uris[2]: a redirect URI must not have a fragment"),
+            "{err}"
+        );
+        assert!(
+            err.contains("clients[0].scopes[6]: `admin` is not in the scope catalogue"),
+            "{err}"
+        );
+        assert!(
+            err.contains("login.user: expected the email or sub"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let text = format!("{DEFAULT_CONFIG_TOML}\n[lifetimes]\naccess_tokn = 5\n");
+        let err = Config::from_toml_str(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("access_tokn"), "{err}");
+    }
+}

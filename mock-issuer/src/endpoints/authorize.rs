@@ -1,0 +1,174 @@
+//! `GET|POST /authorize`: the authorization code flow (RFC 6749 4.1.1, Core 3.1.2).
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+
+use crate::pages;
+use crate::params::Params;
+use crate::rules::authorization::{self, AuthorizationError, AuthorizationRequest};
+use crate::rules::login::{self, LoginDecision};
+use crate::state::{AppState, CodeGrant, IssuerState, Login, SESSION_COOKIE};
+
+pub async fn handle_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    authorize(&state, jar, &params)
+}
+
+/// Core 3.1.2.1: the authorization endpoint accepts POST with a form body too.
+pub async fn handle_post(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> Response {
+    authorize(&state, jar, &Params::parse(&body))
+}
+
+fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
+    let request = match authorization::parse_request(&state.config, params) {
+        Ok(request) => request,
+        Err(error) => return authorization_error(state, error),
+    };
+    let session = jar
+        .get(SESSION_COOKIE)
+        .and_then(|cookie| state.session(cookie.value()));
+    match login::decide(&state.config, &request, session.as_ref(), state.now()) {
+        LoginDecision::Reuse(login) => respond_with_code(state, &request, login, None),
+        LoginDecision::SignIn(user) => {
+            let login = Login {
+                sub: user.sub.to_string(),
+                auth_time: state.now(),
+                acr: login::acr_for(&request),
+            };
+            let cookie = session_cookie(state, login.clone());
+            respond_with_code(state, &request, login, Some(cookie))
+        }
+        LoginDecision::ShowLoginPage => {
+            let hint = request
+                .login_hint
+                .as_deref()
+                .and_then(|hint| state.config.find_user(hint));
+            let client = state.config.client(&request.client_id);
+            let client_name = client
+                .and_then(|c| c.name.as_deref())
+                .unwrap_or(&request.client_id)
+                .to_owned();
+            let scopes = request.scopes.clone();
+            let interaction = state.store_pending_login(request);
+            pages::login_page(
+                &state.issuer,
+                &interaction,
+                &client_name,
+                &scopes,
+                &state.config.users,
+                hint,
+            )
+        }
+        LoginDecision::Fail { error, description } => authorization_error(
+            state,
+            AuthorizationError::Redirect {
+                redirect_uri: request.redirect_uri,
+                error,
+                description,
+                state: request.state,
+            },
+        ),
+    }
+}
+
+/// Starts the issuer's browser session and returns its cookie.
+pub(crate) fn session_cookie(state: &IssuerState, login: Login) -> Cookie<'static> {
+    let id = state.start_session(login);
+    Cookie::build((SESSION_COOKIE, id))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.issuer.starts_with("https://"))
+        .build()
+}
+
+/// Issues a code and sends the user back to the client (RFC 6749 4.1.2, RFC 9207 `iss`).
+pub(crate) fn respond_with_code(
+    state: &IssuerState,
+    request: &AuthorizationRequest,
+    login: Login,
+    cookie: Option<Cookie<'static>>,
+) -> Response {
+    let code = state.rng.secret();
+    state.store_code(
+        code.clone(),
+        CodeGrant {
+            client_id: request.client_id.clone(),
+            redirect_uri: request
+                .redirect_uri_sent
+                .then(|| request.redirect_uri.clone()),
+            scopes: request.scopes.clone(),
+            nonce: request.nonce.clone(),
+            pkce: request.pkce.clone(),
+            login,
+            expires_at: state.now() + state.config.lifetimes.authorization_code,
+            redeemed: None,
+        },
+    );
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = &request.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &state.issuer));
+    let mut response = redirect_to_client(&request.redirect_uri, &params);
+    if let Some(cookie) = cookie
+        && let Ok(value) = HeaderValue::from_str(&cookie.to_string())
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Shows an error page, or returns the error to the client with `state` and `iss`
+/// (RFC 6749 4.1.2.1, RFC 9207 2).
+pub(crate) fn authorization_error(state: &IssuerState, error: AuthorizationError) -> Response {
+    match error {
+        AuthorizationError::Page { error, description } => {
+            pages::error_page(error, &crate::error::sanitize_description(&description))
+        }
+        AuthorizationError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state: client_state,
+        } => {
+            let description = crate::error::sanitize_description(&description);
+            let mut params = vec![("error", error), ("error_description", &description)];
+            if let Some(s) = &client_state {
+                params.push(("state", s));
+            }
+            params.push(("iss", &state.issuer));
+            redirect_to_client(&redirect_uri, &params)
+        }
+    }
+}
+
+/// A 302 to `uri` with `params` added to its query, keeping the query it already has
+/// (RFC 6749 3.1.2).
+pub(crate) fn redirect_to_client(uri: &str, params: &[(&str, &str)]) -> Response {
+    let location = match url::Url::parse(uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params);
+            url.to_string()
+        }
+        // Registered URIs are validated at startup; this is unreachable in practice.
+        Err(_) => return pages::error_page("server_error", "the redirect URI is not a valid URL"),
+    };
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::REFERRER_POLICY, "no-referrer".to_owned()),
+        ],
+    )
+        .into_response()
+}

@@ -1,0 +1,75 @@
+//! `POST /introspect`: token introspection for authenticated confidential clients (RFC 7662).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::endpoints::form_params;
+use crate::error::{OAuthError, no_store_json};
+use crate::rules::{client_auth, tokens};
+use crate::state::{AppState, IssuerState, lock};
+
+pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match introspect(&state, &headers, &body) {
+        Ok(answer) => no_store_json(answer.to_string()),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn introspect(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
+    let params = form_params(headers, body)?;
+    let presented = client_auth::presented(headers, &params)?;
+    let client = client_auth::authenticate(&state.config, &presented)?;
+    // RFC 7662 2.1: the endpoint is protected; a public client cannot authenticate.
+    if client.is_public() {
+        return Err(OAuthError::invalid_client(
+            "introspection needs client authentication; public clients cannot introspect (RFC 7662 2.1)",
+        ));
+    }
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("`token` is required (RFC 7662 2.1)"))?;
+    let refresh_first = params.get("token_type_hint") == Some("refresh_token");
+    let answer = if refresh_first {
+        refresh_token_info(state, token).or_else(|| access_token_info(state, token))
+    } else {
+        access_token_info(state, token).or_else(|| refresh_token_info(state, token))
+    };
+    // RFC 7662 2.2: anything not active is just `{"active": false}`, without a reason.
+    Ok(answer.unwrap_or_else(|| json!({ "active": false })))
+}
+
+fn access_token_info(state: &IssuerState, token: &str) -> Option<Value> {
+    let claims = tokens::verify_access_token(state, token).ok()?;
+    Some(json!({
+        "active": true,
+        "token_type": "Bearer",
+        "scope": claims.scope,
+        "client_id": claims.client_id,
+        "sub": claims.sub,
+        "aud": claims.aud,
+        "iss": claims.iss,
+        "exp": claims.exp,
+        "iat": claims.iat,
+        "jti": claims.jti,
+        "permissions": claims.permissions,
+        "acr": claims.acr,
+    }))
+}
+
+fn refresh_token_info(state: &IssuerState, token: &str) -> Option<Value> {
+    let now = state.now();
+    let store = lock(&state.refresh_tokens);
+    let grant = store.active.get(token).filter(|g| g.expires_at > now)?;
+    Some(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": grant.scopes.join(" "),
+        "client_id": grant.client_id,
+        "sub": grant.login.sub,
+        "iss": state.issuer,
+        "exp": grant.expires_at,
+    }))
+}

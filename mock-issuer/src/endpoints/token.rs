@@ -1,0 +1,35 @@
+//! `POST /api/token`: authorization code, refresh token and client credentials grants
+//! (RFC 6749 4.1.3, 4.4, 6), answered per RFC 6749 5.1 and 5.2.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use crate::config::GrantType;
+use crate::endpoints::form_params;
+use crate::error::{OAuthError, no_store_json};
+use crate::rules::{client_auth, grants};
+use crate::state::AppState;
+
+pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match exchange(&state, &headers, &body) {
+        Ok(json) => no_store_json(json),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn exchange(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String, OAuthError> {
+    let params = form_params(headers, body)?;
+    let grant_type = grants::parse_grant_type(&params)?;
+    let presented = client_auth::presented(headers, &params)?;
+    let client = client_auth::authenticate(&state.config, &presented)?;
+    grants::check_client_may_use(client, grant_type)?;
+    let response = match grant_type {
+        GrantType::AuthorizationCode => grants::redeem_code(state, client, &params)?,
+        GrantType::RefreshToken => grants::refresh(state, client, &params)?,
+        GrantType::ClientCredentials => grants::client_credentials(state, client, &params)?,
+    };
+    serde_json::to_string(&response)
+        .map_err(|e| OAuthError::invalid_request(format!("cannot encode the response: {e}")))
+}

@@ -1,0 +1,403 @@
+//! Signing keys: parsed once at startup into the crypto backend's own key types, so a token
+//! costs one signature and nothing else; the public halves are published as a pre-serialised
+//! JWKS (Core 10.1, RFC 7517).
+
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
+};
+use aws_lc_rs::{digest, rsa};
+use axum::body::Bytes;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+
+use crate::config::{Config, KeyConfig, SigningAlg};
+
+/// The keys compiled into the binary (copies of `fixtures/keys/`), used when the configuration
+/// lists none so that startup never generates a key.
+const EMBEDDED_KEYS: [(&str, SigningAlg, &str); 3] = [
+    (
+        "forge-rs256",
+        SigningAlg::RS256,
+        include_str!("../../fixtures/keys/rs256.pem"),
+    ),
+    (
+        "forge-es256",
+        SigningAlg::ES256,
+        include_str!("../../fixtures/keys/es256.pem"),
+    ),
+    (
+        "forge-ed25519",
+        SigningAlg::EdDSA,
+        include_str!("../../fixtures/keys/ed25519.pem"),
+    ),
+];
+
+/// A key that cannot serve.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    #[error("keys[{index}] ({kid}): cannot read {path}: {source}")]
+    Read {
+        index: usize,
+        kid: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("keys[{index}] ({kid}): {message}")]
+    Invalid {
+        index: usize,
+        kid: String,
+        message: String,
+    },
+}
+
+/// A private key in the backend's parsed form.
+enum Signer {
+    Rsa(rsa::KeyPair),
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+/// The `typ` header of a JWT, which tells an access token from an ID token (RFC 9068 2.1,
+/// RFC 8725 3.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenTyp {
+    AccessToken,
+    IdToken,
+}
+
+/// One signing key with everything derived from it computed once.
+pub struct SigningKey {
+    kid: String,
+    alg: SigningAlg,
+    signer: Signer,
+    /// base64url of `{"alg":..,"kid":..,"typ":"at+jwt"}` and of the same with `"JWT"`.
+    access_header: String,
+    id_header: String,
+    jwk: serde_json::Value,
+    /// The public key in the form jsonwebtoken verifies with.
+    verifying_key: jsonwebtoken::DecodingKey,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print private material.
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Parses a PEM private key (PKCS#8, or PKCS#1 for RSA) for `alg`.
+    pub fn from_pem(kid: &str, alg: SigningAlg, pem_text: &str) -> Result<Self, String> {
+        let block = pem::parse(pem_text).map_err(|e| format!("not a PEM private key: {e}"))?;
+        let der = block.contents();
+        let signer = match (alg, block.tag()) {
+            (SigningAlg::RS256, "PRIVATE KEY") => {
+                Signer::Rsa(rsa::KeyPair::from_pkcs8(der).map_err(|e| rejected(alg, e))?)
+            }
+            (SigningAlg::RS256, "RSA PRIVATE KEY") => {
+                Signer::Rsa(rsa::KeyPair::from_der(der).map_err(|e| rejected(alg, e))?)
+            }
+            (SigningAlg::ES256, "PRIVATE KEY") => Signer::Ecdsa(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(|e| rejected(alg, e))?,
+            ),
+            (SigningAlg::EdDSA, "PRIVATE KEY") => {
+                Signer::Ed25519(Ed25519KeyPair::from_pkcs8(der).map_err(|e| rejected(alg, e))?)
+            }
+            (_, tag) => {
+                return Err(format!(
+                    "expected a `PRIVATE KEY` (PKCS#8) PEM block for {alg}, found `{tag}`"
+                ));
+            }
+        };
+        let jwk_members = match &signer {
+            Signer::Rsa(pair) => {
+                // RFC 7518 3.3: RSA keys for RS256 must be at least 2048 bits.
+                if pair.public_modulus_len() < 256 {
+                    return Err(format!(
+                        "RSA key of {} bits: RS256 needs at least 2048 (RFC 7518 3.3)",
+                        pair.public_modulus_len() * 8
+                    ));
+                }
+                let public = pair.public_key();
+                json!({
+                    "kty": "RSA",
+                    "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+                    "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+                })
+            }
+            Signer::Ecdsa(pair) => {
+                // Uncompressed SEC1 point: 0x04 || x || y.
+                let point = pair.public_key().as_ref();
+                let (x, y) = point[1..].split_at(32);
+                json!({
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": URL_SAFE_NO_PAD.encode(x),
+                    "y": URL_SAFE_NO_PAD.encode(y),
+                })
+            }
+            Signer::Ed25519(pair) => json!({
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+            }),
+        };
+        let mut jwk = jwk_members;
+        jwk["use"] = "sig".into();
+        jwk["alg"] = alg.as_str().into();
+        jwk["kid"] = kid.into();
+        let jwk_field = |name: &str| jwk[name].as_str().unwrap_or_default().to_owned();
+        let verifying_key = match alg {
+            SigningAlg::RS256 => {
+                jsonwebtoken::DecodingKey::from_rsa_components(&jwk_field("n"), &jwk_field("e"))
+            }
+            SigningAlg::ES256 => {
+                jsonwebtoken::DecodingKey::from_ec_components(&jwk_field("x"), &jwk_field("y"))
+            }
+            SigningAlg::EdDSA => jsonwebtoken::DecodingKey::from_ed_components(&jwk_field("x")),
+        }
+        .map_err(|e| format!("cannot derive the public key: {e}"))?;
+        let header = |typ: &str| {
+            let json = json!({ "alg": alg.as_str(), "kid": kid, "typ": typ });
+            URL_SAFE_NO_PAD.encode(json.to_string())
+        };
+        Ok(Self {
+            kid: kid.to_owned(),
+            alg,
+            signer,
+            access_header: header("at+jwt"),
+            id_header: header("JWT"),
+            jwk,
+            verifying_key,
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn alg(&self) -> SigningAlg {
+        self.alg
+    }
+
+    /// The public JWK (`kty`, key members, `use`, `alg`, `kid`).
+    pub fn jwk(&self) -> &serde_json::Value {
+        &self.jwk
+    }
+
+    pub fn verifying_key(&self) -> &jsonwebtoken::DecodingKey {
+        &self.verifying_key
+    }
+
+    /// Signs `claims` as a compact JWS with this key's pre-encoded header for `typ`.
+    pub fn sign_jwt(&self, typ: TokenTyp, claims: &[u8]) -> String {
+        let header = match typ {
+            TokenTyp::AccessToken => &self.access_header,
+            TokenTyp::IdToken => &self.id_header,
+        };
+        self.sign_compact(header, claims)
+    }
+
+    /// Signs an already base64url-encoded header and raw claims bytes.
+    pub fn sign_compact(&self, header_b64: &str, claims: &[u8]) -> String {
+        let claims_len = base64::encoded_len(claims.len(), false).unwrap_or(0);
+        let mut token = String::with_capacity(header_b64.len() + claims_len + 2 + 350);
+        token.push_str(header_b64);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims, &mut token);
+        let signature = self.sign_bytes(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        token
+    }
+
+    /// The raw signature of `message` under this key's algorithm.
+    pub fn sign_bytes(&self, message: &[u8]) -> Vec<u8> {
+        // The backend only fails on an internal error; with a key it accepted at load time
+        // signing cannot fail, so an empty signature (which no verifier accepts) is the
+        // fail-closed answer rather than a panic.
+        match &self.signer {
+            Signer::Rsa(pair) => {
+                let mut signature = vec![0u8; pair.public_modulus_len()];
+                match pair.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                ) {
+                    Ok(()) => signature,
+                    Err(_) => Vec::new(),
+                }
+            }
+            Signer::Ecdsa(pair) => pair
+                .sign(&SystemRandom::new(), message)
+                .map(|sig| sig.as_ref().to_vec())
+                .unwrap_or_default(),
+            Signer::Ed25519(pair) => pair.sign(message).as_ref().to_vec(),
+        }
+    }
+
+    /// `at_hash` / `c_hash` (Core 3.1.3.6, 3.3.2.11): the left half of the hash that matches
+    /// the signing algorithm, base64url.
+    pub fn half_hash(&self, value: &str) -> String {
+        let algorithm = match self.alg {
+            SigningAlg::RS256 | SigningAlg::ES256 => &digest::SHA256,
+            // Ed25519 signs with SHA-512 internally; OpenID's convention uses SHA-512 here.
+            SigningAlg::EdDSA => &digest::SHA512,
+        };
+        let hash = digest::digest(algorithm, value.as_bytes());
+        let bytes = hash.as_ref();
+        URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+    }
+}
+
+fn rejected(alg: SigningAlg, err: aws_lc_rs::error::KeyRejected) -> String {
+    format!("the PEM does not hold a usable {alg} private key ({err})")
+}
+
+/// The keys the issuer signs with and publishes.
+#[derive(Debug)]
+pub struct KeySet {
+    keys: Vec<Arc<SigningKey>>,
+    /// The JWKS document, serialised once.
+    jwks_json: Bytes,
+}
+
+impl KeySet {
+    /// Loads the configured keys, or the embedded ones when none are configured.
+    pub fn from_config(config: &Config) -> Result<Self, KeyError> {
+        if config.keys.is_empty() {
+            return Ok(Self::embedded());
+        }
+        let keys = config
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| load_key(index, key).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::new(keys))
+    }
+
+    /// The RS256, ES256 and EdDSA fixture keys compiled into the binary.
+    pub fn embedded() -> Self {
+        let keys = EMBEDDED_KEYS
+            .iter()
+            .filter_map(|(kid, alg, pem)| SigningKey::from_pem(kid, *alg, pem).ok())
+            .map(Arc::new)
+            .collect();
+        Self::new(keys)
+    }
+
+    pub fn new(keys: Vec<Arc<SigningKey>>) -> Self {
+        let jwks = json!({ "keys": keys.iter().map(|key| key.jwk()).collect::<Vec<_>>() });
+        Self {
+            jwks_json: jwks.to_string().into(),
+            keys,
+        }
+    }
+
+    /// The key that signs for `alg`: the first configured one.
+    pub fn signing_key(&self, alg: SigningAlg) -> Option<&Arc<SigningKey>> {
+        self.keys.iter().find(|key| key.alg == alg)
+    }
+
+    /// The first key: it signs for clients that name no algorithm.
+    pub fn default_key(&self) -> Option<&Arc<SigningKey>> {
+        self.keys.first()
+    }
+
+    pub fn by_kid(&self, kid: &str) -> Option<&Arc<SigningKey>> {
+        self.keys.iter().find(|key| key.kid == kid)
+    }
+
+    pub fn keys(&self) -> &[Arc<SigningKey>] {
+        &self.keys
+    }
+
+    pub fn algorithms(&self) -> Vec<SigningAlg> {
+        let mut algs: Vec<SigningAlg> = self.keys.iter().map(|key| key.alg).collect();
+        algs.sort();
+        algs.dedup();
+        algs
+    }
+
+    pub fn jwks_json(&self) -> &Bytes {
+        &self.jwks_json
+    }
+}
+
+fn load_key(index: usize, key: &KeyConfig) -> Result<SigningKey, KeyError> {
+    let pem_text = match (&key.pem, &key.pem_file) {
+        (Some(pem), _) => pem.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+            index,
+            kid: key.kid.clone(),
+            path: path.display().to_string(),
+            source,
+        })?,
+        (None, None) => {
+            return Err(KeyError::Invalid {
+                index,
+                kid: key.kid.clone(),
+                message: "expected `pem_file` or `pem`".into(),
+            });
+        }
+    };
+    SigningKey::from_pem(&key.kid, key.alg, &pem_text).map_err(|message| KeyError::Invalid {
+        index,
+        kid: key.kid.clone(),
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_keys_all_load_and_publish_public_members_only() {
+        let set = KeySet::embedded();
+        assert_eq!(set.keys().len(), 3);
+        let jwks: serde_json::Value = serde_json::from_slice(set.jwks_json()).unwrap();
+        for jwk in jwks["keys"].as_array().unwrap() {
+            assert_eq!(jwk["use"], "sig");
+            for private in ["d", "p", "q", "dp", "dq", "qi"] {
+                assert!(jwk.get(private).is_none(), "{private} published in {jwk}");
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_algorithm_for_the_key_is_a_clear_error() {
+        let err = SigningKey::from_pem("k", SigningAlg::ES256, EMBEDDED_KEYS[0].2).unwrap_err();
+        assert!(err.contains("usable ES256 private key"), "{err}");
+        let err = SigningKey::from_pem("k", SigningAlg::RS256, "not pem").unwrap_err();
+        assert!(err.contains("not a PEM private key"), "{err}");
+    }
+
+    #[test]
+    fn signatures_verify_with_the_published_key() {
+        let set = KeySet::embedded();
+        for key in set.keys() {
+            let token = key.sign_jwt(TokenTyp::AccessToken, br#"{"sub":"x"}"#);
+            let mut validation = jsonwebtoken::Validation::new(key.alg().jwt_algorithm());
+            validation.required_spec_claims.clear();
+            validation.validate_exp = false;
+            let data =
+                jsonwebtoken::decode::<serde_json::Value>(&token, key.verifying_key(), &validation)
+                    .unwrap();
+            assert_eq!(data.claims["sub"], "x");
+            assert_eq!(data.header.kid.as_deref(), Some(key.kid()));
+        }
+    }
+}

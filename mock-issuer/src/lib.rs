@@ -1,0 +1,236 @@
+//! oidc-forge: a local OpenID Connect issuer for tests.
+//!
+//! It serves discovery, JWKS, authorize, token, userinfo, logout, introspection and revocation
+//! with configurable clients, users, scopes and Fief-style `scope` and `permissions` claims,
+//! and it is strict where real issuers are strict: exact redirect URI matching, client
+//! authentication, PKCE, single-use codes whose replay revokes what they issued, rotating
+//! refresh tokens. Run it as the `oidc-forge` binary, or in-process inside `cargo test` on a
+//! random port, as below. With a fixed clock, the embedded keys and a seed, every response is
+//! identical byte for byte, so snapshot tests need no redactions.
+//!
+//! ```
+//! use oidc_forge::{Config, MockIssuer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The embedded default: clients `forge-web` (confidential) and `forge-spa` (public),
+//! // users alice and bob, auto-login as alice.
+//! let issuer = MockIssuer::start(Config::default()).await?;
+//! assert!(issuer.url().starts_with("http://127.0.0.1:"));
+//! assert_eq!(
+//!     issuer.discovery_url(),
+//!     format!("{}/.well-known/openid-configuration", issuer.url())
+//! );
+//! issuer.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! Data flows one way: configuration, then state, then handlers, then responses.
+//!
+//! - [`config`]: the TOML configuration, the embedded default, and its validation.
+//! - [`keys`]: signing keys parsed once into the crypto backend's types; the JWKS.
+//! - [`clock`] and [`random`]: injectable time and randomness (the deterministic mode).
+//! - [`state`]: the shared state and the stores of codes, refresh tokens, sessions.
+//! - [`rules`]: the rules as plain functions: authorization requests, PKCE, login decisions,
+//!   client authentication, grants, and what tokens contain.
+//! - [`endpoints`]: one module per endpoint, each parsing the request, applying the rules and
+//!   building the response.
+//! - [`params`], [`error`], [`pages`]: request parameters, RFC error responses, HTML pages.
+//! - [`server`]: the router and [`server::run`], which serves an already-bound listener.
+
+pub mod clock;
+pub mod config;
+pub mod endpoints;
+pub mod error;
+pub mod keys;
+pub mod pages;
+pub mod params;
+pub mod random;
+pub mod rules;
+pub mod server;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use crate::clock::{Clock, FixedClock, SystemClock};
+pub use crate::config::{Config, ConfigError};
+use crate::random::TokenRng;
+use crate::state::{AppState, IssuerState, StateError};
+
+/// Why an issuer could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// A running issuer. Dropping it stops the server; [`MockIssuer::shutdown`] also waits for
+/// in-flight requests to finish and the port to be released.
+#[derive(Debug)]
+pub struct MockIssuer {
+    addr: SocketAddr,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl MockIssuer {
+    /// Starts `config` on 127.0.0.1, on a port the OS picks.
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        Self::builder().config(config).start().await
+    }
+
+    /// For a clock, a seed, an issuer URL or an address of your own.
+    pub fn builder() -> MockIssuerBuilder {
+        MockIssuerBuilder::default()
+    }
+
+    /// The issuer identifier (`iss`), without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.state.issuer
+    }
+
+    pub fn discovery_url(&self) -> String {
+        self.state.endpoint(state::paths::DISCOVERY)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// The shared state, for assertions on what was issued.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A router over the same state, for socket-free tests with `tower::ServiceExt::oneshot`.
+    pub fn router(&self) -> axum::Router {
+        server::router(self.state.clone())
+    }
+
+    /// Stops accepting, finishes in-flight requests, and releases the port.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockIssuer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Options of [`MockIssuer`]; everything has a default.
+#[derive(Debug, Default)]
+pub struct MockIssuerBuilder {
+    config: Option<Config>,
+    clock: Option<Arc<dyn Clock>>,
+    seed: Option<u64>,
+    issuer_url: Option<String>,
+    addr: Option<SocketAddr>,
+}
+
+impl MockIssuerBuilder {
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Overrides the clock (and the configuration's `deterministic.now`).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Seeds the RNG behind codes, token ids and refresh tokens.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Overrides the issuer identifier; by default it is the configuration's, or
+    /// `http://ADDRESS` of the bound socket.
+    pub fn issuer_url(mut self, url: impl Into<String>) -> Self {
+        self.issuer_url = Some(url.into());
+        self
+    }
+
+    /// The address to bind; default `127.0.0.1:0`.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = Some(addr);
+        self
+    }
+
+    /// Builds the state without a socket: for [`server::router`] in socket-free tests.
+    pub fn build_state(self, default_issuer: &str) -> Result<AppState, StartError> {
+        let config = self.config.unwrap_or_default();
+        config.validate()?;
+        let deterministic = config.deterministic.clone();
+        let clock: Arc<dyn Clock> = match (self.clock, &deterministic) {
+            (Some(clock), _) => clock,
+            (None, Some(fixed)) => Arc::new(FixedClock::new(fixed.now)),
+            (None, None) => Arc::new(SystemClock),
+        };
+        let rng = match self.seed.or(deterministic.map(|d| d.seed)) {
+            Some(seed) => TokenRng::seeded(seed),
+            None => TokenRng::Os,
+        };
+        let issuer = self
+            .issuer_url
+            .or_else(|| config.issuer.clone())
+            .unwrap_or_else(|| default_issuer.to_owned());
+        Ok(Arc::new(IssuerState::new(config, issuer, clock, rng)?))
+    }
+
+    /// Binds the address and starts serving in a background task.
+    pub async fn start(self) -> Result<MockIssuer, StartError> {
+        let addr = self
+            .addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let state = self.build_state(&format!("http://{addr}"))?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::run(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Ok(MockIssuer {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}

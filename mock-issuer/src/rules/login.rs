@@ -1,0 +1,167 @@
+//! Whether an authorization request can reuse the browser's session, must sign a user in, or
+//! must fail (Core 3.1.2.1 `prompt`, `max_age`, `login_hint`; 3.1.2.6 `login_required`).
+
+use crate::config::{Config, LoginMode, UserConfig};
+use crate::rules::authorization::AuthorizationRequest;
+use crate::state::{Login, Session};
+
+/// What `/authorize` does about the end user.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginDecision<'a> {
+    /// The session's login stands.
+    Reuse(Login),
+    /// Sign this user in now, without a page.
+    SignIn(&'a UserConfig),
+    /// Show the page that lists the users.
+    ShowLoginPage,
+    /// Answer the client with this error.
+    Fail {
+        error: &'static str,
+        description: String,
+    },
+}
+
+/// Decides how the request authenticates the user.
+pub fn decide<'a>(
+    config: &'a Config,
+    request: &AuthorizationRequest,
+    session: Option<&Session>,
+    now: u64,
+) -> LoginDecision<'a> {
+    let hinted = match &request.login_hint {
+        Some(hint) => match config.find_user(hint) {
+            Some(user) => Some(user),
+            None => {
+                return LoginDecision::Fail {
+                    error: "invalid_request",
+                    description: format!("login_hint `{hint}` matches no configured user"),
+                };
+            }
+        },
+        None => None,
+    };
+    let fresh_login_required = request.prompt.login || request.acr_values.iter().any(|v| v == "1");
+    let usable_session = session.filter(|session| {
+        let login = &session.login;
+        let recent_enough = request
+            .max_age
+            .is_none_or(|max_age| now.saturating_sub(login.auth_time) <= max_age);
+        let same_user = hinted.is_none_or(|user| user.sub.to_string() == login.sub);
+        recent_enough && same_user && !fresh_login_required
+    });
+    if let Some(session) = usable_session {
+        return LoginDecision::Reuse(session.login.clone());
+    }
+    if request.prompt.none {
+        // Core 3.1.2.6: no UI may be shown, so the client learns that a login is needed.
+        return LoginDecision::Fail {
+            error: "login_required",
+            description: "prompt=none, and no session that satisfies the request".into(),
+        };
+    }
+    match config.login.mode {
+        LoginMode::Interactive => LoginDecision::ShowLoginPage,
+        LoginMode::Auto => match hinted.or_else(|| config.auto_login_user()) {
+            Some(user) => LoginDecision::SignIn(user),
+            None => LoginDecision::ShowLoginPage,
+        },
+    }
+}
+
+/// The `acr` of a login made now: "1" when the request forced a fresh authentication
+/// (`prompt=login`, `max_age`, or `acr_values` asking for "1"), "0" otherwise (Fief's levels).
+pub fn acr_for(request: &AuthorizationRequest) -> &'static str {
+    let forced = request.prompt.login
+        || request.max_age.is_some()
+        || request.acr_values.iter().any(|v| v == "1");
+    if forced { "1" } else { "0" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Params;
+    use crate::rules::authorization::parse_request;
+
+    const NOW: u64 = 1_767_225_600;
+
+    fn request(extra: &str) -> AuthorizationRequest {
+        let query = format!(
+            "response_type=code&client_id=forge-web&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fauth-callback&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}"
+        );
+        parse_request(&Config::default(), &Params::parse(query.as_bytes())).unwrap()
+    }
+
+    fn session(auth_time: u64) -> Session {
+        Session {
+            login: Login {
+                sub: "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4".into(),
+                auth_time,
+                acr: "0",
+            },
+        }
+    }
+
+    #[test]
+    fn prompt_none_needs_a_session() {
+        let config = Config::default();
+        let decision = decide(&config, &request("&prompt=none"), None, NOW);
+        assert!(matches!(
+            decision,
+            LoginDecision::Fail {
+                error: "login_required",
+                ..
+            }
+        ));
+        let s = session(NOW - 10);
+        assert_eq!(
+            decide(&config, &request("&prompt=none"), Some(&s), NOW),
+            LoginDecision::Reuse(s.login.clone())
+        );
+    }
+
+    #[test]
+    fn max_age_and_prompt_login_force_a_new_login() {
+        let config = Config::default();
+        let s = session(NOW - 100);
+        assert!(matches!(
+            decide(&config, &request("&max_age=10"), Some(&s), NOW),
+            LoginDecision::SignIn(_)
+        ));
+        assert!(matches!(
+            decide(&config, &request("&max_age=1000"), Some(&s), NOW),
+            LoginDecision::Reuse(_)
+        ));
+        assert!(matches!(
+            decide(&config, &request("&prompt=login"), Some(&s), NOW),
+            LoginDecision::SignIn(_)
+        ));
+        assert_eq!(acr_for(&request("&prompt=login")), "1");
+        assert_eq!(acr_for(&request("")), "0");
+    }
+
+    #[test]
+    fn login_hint_selects_the_user() {
+        let config = Config::default();
+        match decide(
+            &config,
+            &request("&login_hint=bob%40example.com"),
+            None,
+            NOW,
+        ) {
+            LoginDecision::SignIn(user) => assert_eq!(user.email, "bob@example.com"),
+            other => panic!("{other:?}"),
+        }
+        match decide(&config, &request(""), None, NOW) {
+            LoginDecision::SignIn(user) => assert_eq!(user.email, "alice@example.com"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            decide(&config, &request("&login_hint=carol"), None, NOW),
+            LoginDecision::Fail {
+                error: "invalid_request",
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,12 @@
+//! The rules of the issuer as plain functions over plain data: what makes an authorization
+//! request, a client authentication or a grant valid, and what a token contains. Handlers in
+//! [`crate::endpoints`] only parse, call these and answer; tests call these directly.
+
+pub mod authorization;
+pub mod claims;
+pub mod client_auth;
+pub mod grants;
+pub mod login;
+pub mod pkce;
+pub mod scope;
+pub mod tokens;

@@ -1,0 +1,230 @@
+//! Issuing tokens (what a token response holds, RFC 6749 5.1, Core 3.1.3.3) and verifying the
+//! issuer's own access tokens where it is the resource (UserInfo, introspection, revocation).
+
+use serde::Serialize;
+
+use crate::config::{ClientConfig, GrantType, UserConfig};
+use crate::keys::{SigningKey, TokenTyp};
+use crate::rules::claims::{AccessTokenClaims, IdTokenClaims, released_user_claims};
+use crate::rules::scope;
+use crate::state::{IssuerState, Login, RefreshGrant};
+
+/// Who a token is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// An end user, signed in as `Login` says.
+    User(&'a UserConfig, &'a Login),
+    /// The client itself (`client_credentials`, RFC 6749 4.4).
+    Client,
+}
+
+/// What to issue for one grant.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    pub client: &'a ClientConfig,
+    pub subject: Subject<'a>,
+    pub scopes: &'a [String],
+    pub nonce: Option<&'a str>,
+    /// The authorization code redeemed, for `c_hash`.
+    pub code: Option<&'a str>,
+    /// The refresh-token family to continue, when rotating.
+    pub refresh_family: Option<&'a str>,
+}
+
+/// A successful token response (RFC 6749 5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// A token response and what the stores need to know about it.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub response: TokenResponse,
+    pub access_token_jti: String,
+    pub access_token_exp: u64,
+    pub refresh_family: Option<String>,
+}
+
+/// Issues the access token, the ID token when `openid` was granted, and a refresh token when
+/// `offline_access` was granted to a client allowed to refresh.
+pub fn issue(state: &IssuerState, grant: Grant<'_>) -> Result<Issued, String> {
+    let key = state
+        .signing_key_for(&grant.client.id)
+        .ok_or_else(|| format!("no signing key for client `{}`", grant.client.id))?;
+    let now = state.now();
+    let lifetimes = &state.config.lifetimes;
+    let access = access_token_claims(state, &grant, state.rng.id(), now);
+    let access_token = sign(&key, TokenTyp::AccessToken, &access)?;
+
+    let id_token = match grant.subject {
+        Subject::User(user, login) if scope::contains(grant.scopes, "openid") => {
+            let claims = IdTokenClaims {
+                iss: state.issuer.clone(),
+                sub: user.sub.to_string(),
+                aud: vec![grant.client.id.clone()],
+                azp: grant.client.id.clone(),
+                exp: now + lifetimes.id_token,
+                iat: now,
+                auth_time: login.auth_time,
+                acr: login.acr.to_owned(),
+                nonce: grant.nonce.map(str::to_owned),
+                at_hash: Some(key.half_hash(&access_token)),
+                c_hash: grant.code.map(|code| key.half_hash(code)),
+                user_claims: released_user_claims(&state.config, user, grant.scopes),
+            };
+            Some(sign(&key, TokenTyp::IdToken, &claims)?)
+        }
+        _ => None,
+    };
+
+    let (refresh_token, refresh_family) = match grant.subject {
+        Subject::User(_, login)
+            if scope::contains(grant.scopes, "offline_access")
+                && grant.client.grant_types.contains(&GrantType::RefreshToken) =>
+        {
+            let token = state.rng.secret();
+            let family = grant
+                .refresh_family
+                .map_or_else(|| state.rng.id(), str::to_owned);
+            state.store_refresh_token(
+                token.clone(),
+                RefreshGrant {
+                    client_id: grant.client.id.clone(),
+                    scopes: grant.scopes.to_vec(),
+                    login: login.clone(),
+                    expires_at: now + lifetimes.refresh_token,
+                    family: family.clone(),
+                },
+            );
+            (Some(token), Some(family))
+        }
+        _ => (None, None),
+    };
+
+    Ok(Issued {
+        response: TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: lifetimes.access_token,
+            scope: access.scope,
+            refresh_token,
+            id_token,
+        },
+        access_token_jti: access.jti,
+        access_token_exp: access.exp,
+        refresh_family,
+    })
+}
+
+/// The claims of the access token for a grant (RFC 9068 2.2).
+pub fn access_token_claims(
+    state: &IssuerState,
+    grant: &Grant<'_>,
+    jti: String,
+    now: u64,
+) -> AccessTokenClaims {
+    let client = grant.client;
+    let (sub, permissions, auth_time, acr) = match grant.subject {
+        Subject::User(user, login) => (
+            user.sub.to_string(),
+            user.permissions.clone(),
+            Some(login.auth_time),
+            login.acr,
+        ),
+        Subject::Client => (client.id.clone(), client.permissions.clone(), None, "0"),
+    };
+    AccessTokenClaims {
+        iss: state.issuer.clone(),
+        sub,
+        aud: client.access_token_audience(),
+        client_id: client.id.clone(),
+        azp: client.id.clone(),
+        exp: now + state.config.lifetimes.access_token,
+        iat: now,
+        auth_time,
+        jti,
+        scope: scope::join(grant.scopes),
+        permissions,
+        acr: acr.to_owned(),
+    }
+}
+
+fn sign(key: &SigningKey, typ: TokenTyp, claims: &impl Serialize) -> Result<String, String> {
+    let json = serde_json::to_vec(claims).map_err(|e| format!("cannot encode claims: {e}"))?;
+    Ok(key.sign_jwt(typ, &json))
+}
+
+/// Verifies an access token this issuer signed: signature by a published key, `typ`, `iss`,
+/// expiry by the issuer's clock, and revocation. The error says why, for `error_description`.
+pub fn verify_access_token(state: &IssuerState, token: &str) -> Result<AccessTokenClaims, String> {
+    // RFC 9068 2.1 / RFC 8725 3.11: only tokens typed as access tokens are accepted.
+    let is_access_token = |typ: Option<&str>| {
+        typ.is_some_and(|typ| {
+            typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+        })
+    };
+    let claims: AccessTokenClaims = verify_own_jwt(state, token, "access token", is_access_token)?;
+    let now = state.now();
+    if now >= claims.exp {
+        return Err(format!(
+            "the access token expired {} s ago",
+            now - claims.exp
+        ));
+    }
+    if state.is_access_token_revoked(&claims.jti) {
+        return Err("the access token was revoked".into());
+    }
+    Ok(claims)
+}
+
+/// Verifies an `id_token_hint` (RP-Initiated Logout 1.0 section 2): an ID token this issuer
+/// signed, expired or not; returns the client it was issued to.
+pub fn verify_id_token_hint(state: &IssuerState, token: &str) -> Result<String, String> {
+    let is_id_token = |typ: Option<&str>| typ.is_none_or(|typ| typ.eq_ignore_ascii_case("JWT"));
+    let claims: IdTokenClaims = verify_own_jwt(state, token, "id_token_hint", is_id_token)?;
+    claims
+        .aud
+        .first()
+        .cloned()
+        .ok_or_else(|| "the id_token_hint has no audience".to_owned())
+}
+
+/// Signature by one of this issuer's keys (chosen by `kid`, algorithm fixed by the key, never
+/// by the header: RFC 8725 3.1), `typ`, and `iss`. Time is the caller's business.
+fn verify_own_jwt<T: serde::de::DeserializeOwned>(
+    state: &IssuerState,
+    token: &str,
+    what: &str,
+    typ_ok: impl Fn(Option<&str>) -> bool,
+) -> Result<T, String> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|_| format!("the {what} is not a well-formed JWT"))?;
+    if !typ_ok(header.typ.as_deref()) {
+        return Err(format!(
+            "the {what} has the wrong type (typ `{}`, RFC 8725 3.11)",
+            header.typ.as_deref().unwrap_or("none")
+        ));
+    }
+    let keys = state.keys();
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.by_kid(kid))
+        .ok_or_else(|| format!("the {what} was not signed by a key of this issuer"))?;
+    let mut validation = jsonwebtoken::Validation::new(key.alg().jwt_algorithm());
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+    validation.set_issuer(&[&state.issuer]);
+    jsonwebtoken::decode::<T>(token, key.verifying_key(), &validation)
+        .map(|data| data.claims)
+        .map_err(|e| format!("the {what} is invalid: {e}"))
+}
