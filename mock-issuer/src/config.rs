@@ -412,7 +412,7 @@ impl Config {
                 "the catalogue must define `openid` (Core 3.1.2.1)",
             );
         }
-        for (name, _) in &self.scopes {
+        for name in self.scopes.keys() {
             if name.is_empty() || !name.bytes().all(is_scope_char) {
                 problem(
                     format!("scopes.{name}"),

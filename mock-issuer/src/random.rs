@@ -11,12 +11,12 @@ use rand::{RngExt as _, SeedableRng as _};
 #[derive(Debug)]
 pub enum TokenRng {
     Os,
-    Seeded(Mutex<StdRng>),
+    Seeded(Box<Mutex<StdRng>>),
 }
 
 impl TokenRng {
     pub fn seeded(seed: u64) -> Self {
-        TokenRng::Seeded(Mutex::new(StdRng::seed_from_u64(seed)))
+        TokenRng::Seeded(Box::new(Mutex::new(StdRng::seed_from_u64(seed))))
     }
 
     /// 256 bits, base64url: an authorization code or refresh token (RFC 6749 10.10).

@@ -156,7 +156,9 @@ pub(crate) fn authorization_error(state: &IssuerState, error: AuthorizationError
 pub(crate) fn redirect_to_client(uri: &str, params: &[(&str, &str)]) -> Response {
     let location = match url::Url::parse(uri) {
         Ok(mut url) => {
-            url.query_pairs_mut().extend_pairs(params);
+            if !params.is_empty() {
+                url.query_pairs_mut().extend_pairs(params);
+            }
             url.to_string()
         }
         // Registered URIs are validated at startup; this is unreachable in practice.

@@ -1,0 +1,941 @@
+//! The browser flow: login, callback and logout routes with encrypted cookies.
+//!
+//! What the Fief web examples write by hand (redirect to login, `/auth-callback`
+//! exchanging the code, a session cookie, cached userinfo, logout) is one
+//! [`WebFlow`], done more safely:
+//! - `state`, `nonce` and the PKCE verifier live in an encrypted transaction
+//!   cookie (HttpOnly, SameSite=Lax, Secure configurable, 10 minutes, removed
+//!   by the callback whatever happens: single-use; RFC 9700 2.1, 4.2.4);
+//! - the callback checks RFC 9207 `iss`, the state (constant time), then
+//!   redeems the code with the verifier and checks the ID token's nonce; any
+//!   failure renders an escaped error page and sets no session (C-03..C-09);
+//! - session cookies are encrypted, HttpOnly, SameSite=Lax, `Path=/`, with the
+//!   `__Host-` prefix when Secure (C-15);
+//! - unauthenticated GETs go to login and come back to the page asked for,
+//!   same-origin paths only (RFC 9700 4.11.1);
+//! - logout is a POST with an Origin check (C-23), clears the cookies and the
+//!   cached user, and goes through the issuer's `end_session_endpoint` with
+//!   `id_token_hint` (C-22).
+
+use axum::Router;
+use axum::extract::{OriginalUri, RawQuery};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use url::Url;
+
+use super::api::{Auth, AuthRejection, TokenSource};
+use super::response::{AuthResponses, bearer_response};
+use crate::cache::UserInfoCache;
+use crate::client::{
+    AuthorizationRequest, Client, CodeExchange, LogoutRequest, RefreshRequest, Requirements,
+};
+use crate::error::Error;
+use crate::pkce::{PkceVerifier, generate_nonce, generate_state};
+use crate::tokens::TokenResponse;
+
+/// Configures a [`WebFlow`].
+#[must_use]
+pub struct WebFlowBuilder {
+    client: Client,
+    key: Key,
+    base_url: String,
+    login_path: String,
+    callback_path: String,
+    logout_path: String,
+    scopes: Vec<String>,
+    session_cookie: String,
+    secure_cookies: Option<bool>,
+    transaction_ttl: u64,
+    default_return_to: String,
+    post_logout_redirect_uri: Option<String>,
+    cache: Option<Arc<dyn UserInfoCache>>,
+    logout_via_get: bool,
+    extra_params: Vec<(String, String)>,
+}
+
+impl fmt::Debug for WebFlowBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebFlowBuilder")
+            .field("base_url", &self.base_url)
+            .field("callback_path", &self.callback_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebFlowBuilder {
+    /// Path of the login route (default `/login`).
+    pub fn login_path(mut self, path: impl Into<String>) -> Self {
+        self.login_path = path.into();
+        self
+    }
+
+    /// Path of the callback route (default `/auth-callback`, as in the seeds).
+    pub fn callback_path(mut self, path: impl Into<String>) -> Self {
+        self.callback_path = path.into();
+        self
+    }
+
+    /// Path of the logout route (default `/logout`).
+    pub fn logout_path(mut self, path: impl Into<String>) -> Self {
+        self.logout_path = path.into();
+        self
+    }
+
+    /// Scopes requested at login (default `openid profile email`); `openid`
+    /// is added if missing.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Base name of the session cookies (default `user_session`).
+    pub fn session_cookie(mut self, name: impl Into<String>) -> Self {
+        self.session_cookie = name.into();
+        self
+    }
+
+    /// Marks cookies `Secure` and prefixes them `__Host-`; defaults to on
+    /// when the base URL is https.
+    pub fn secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = Some(secure);
+        self
+    }
+
+    /// How long a login may take, in seconds (default 600).
+    pub fn transaction_ttl(mut self, seconds: u64) -> Self {
+        self.transaction_ttl = seconds;
+        self
+    }
+
+    /// Where to land after login when no page was asked for (default `/`).
+    pub fn default_return_to(mut self, path: impl Into<String>) -> Self {
+        self.default_return_to = path.into();
+        self
+    }
+
+    /// Where the issuer sends the browser after logout (default `{base_url}/`);
+    /// must be registered with the issuer.
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.post_logout_redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The UserInfo cache (default: in memory, five minutes).
+    pub fn cache(mut self, cache: Arc<dyn UserInfoCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Also accept `GET` on the logout route (links instead of a form).
+    /// Off by default: a cross-site GET could log users out (RFC 9700 4.7).
+    pub fn logout_via_get(mut self, allowed: bool) -> Self {
+        self.logout_via_get = allowed;
+        self
+    }
+
+    /// An extra authorization parameter (e.g. `prompt=login`).
+    pub fn extra_auth_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Checks the configuration and builds the flow.
+    pub fn build(self) -> Result<WebFlow, Error> {
+        let base = Url::parse(&self.base_url)
+            .map_err(|error| Error::Configuration(format!("base URL: {error}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(Error::Configuration(
+                "the base URL must be an absolute http(s) URL".into(),
+            ));
+        }
+        for path in [
+            &self.login_path,
+            &self.callback_path,
+            &self.logout_path,
+            &self.default_return_to,
+        ] {
+            if !path.starts_with('/') {
+                return Err(Error::Configuration(format!(
+                    "{path:?} must be an absolute path"
+                )));
+            }
+        }
+        let origin = base.origin().ascii_serialization();
+        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        let secure = self.secure_cookies.unwrap_or(base.scheme() == "https");
+        let prefix = if secure { "__Host-" } else { "" };
+        let session_cookie = format!("{prefix}{}", self.session_cookie);
+        let mut scopes = self.scopes;
+        if !scopes.iter().any(|scope| scope == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let mut auth = Auth::new(
+            self.client.clone(),
+            TokenSource::EncryptedCookie {
+                name: session_cookie.clone(),
+                key: self.key.clone(),
+            },
+        )
+        .with_responses(LoginRedirectResponses::new(self.login_path.clone()));
+        if let Some(cache) = self.cache {
+            auth = auth.with_cache(cache);
+        }
+        Ok(WebFlow {
+            inner: Arc::new(WebInner {
+                redirect_uri: format!("{base_url}{}", self.callback_path),
+                post_logout_redirect_uri: self
+                    .post_logout_redirect_uri
+                    .unwrap_or_else(|| format!("{base_url}/")),
+                client: self.client,
+                key: self.key,
+                origin,
+                login_path: self.login_path,
+                callback_path: self.callback_path,
+                logout_path: self.logout_path,
+                scopes,
+                id_cookie: format!("{session_cookie}_id"),
+                refresh_cookie: format!("{session_cookie}_refresh"),
+                transaction_cookie: format!("{session_cookie}_tx"),
+                session_cookie,
+                secure,
+                transaction_ttl: self.transaction_ttl,
+                default_return_to: self.default_return_to,
+                logout_via_get: self.logout_via_get,
+                extra_params: self.extra_params,
+                auth,
+            }),
+        })
+    }
+}
+
+struct WebInner {
+    client: Client,
+    key: Key,
+    origin: String,
+    redirect_uri: String,
+    post_logout_redirect_uri: String,
+    login_path: String,
+    callback_path: String,
+    logout_path: String,
+    scopes: Vec<String>,
+    session_cookie: String,
+    id_cookie: String,
+    refresh_cookie: String,
+    transaction_cookie: String,
+    secure: bool,
+    transaction_ttl: u64,
+    default_return_to: String,
+    logout_via_get: bool,
+    extra_params: Vec<(String, String)>,
+    auth: Auth,
+}
+
+/// The login/callback/logout routes and the [`Auth`] that reads their session.
+#[derive(Clone)]
+pub struct WebFlow {
+    inner: Arc<WebInner>,
+}
+
+impl fmt::Debug for WebFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebFlow")
+            .field("redirect_uri", &self.inner.redirect_uri)
+            .field("session_cookie", &self.inner.session_cookie)
+            .field("secure", &self.inner.secure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The login transaction kept in the encrypted cookie between login and callback.
+#[derive(Serialize, Deserialize)]
+struct Transaction {
+    state: String,
+    nonce: String,
+    verifier: String,
+    return_to: String,
+    created_at: u64,
+}
+
+/// A failed callback, rendered as an error page.
+struct CallbackFailure {
+    status: StatusCode,
+    title: &'static str,
+    detail: String,
+}
+
+impl CallbackFailure {
+    fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            title,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl WebFlow {
+    /// Starts configuring the flow for the app served at `base_url` (its
+    /// external origin, e.g. `http://localhost:8000`). `key` encrypts the
+    /// cookies: at least 64 bytes, e.g. `Key::generate()` or `Key::try_from(bytes)`.
+    pub fn builder(client: Client, key: Key, base_url: impl Into<String>) -> WebFlowBuilder {
+        WebFlowBuilder {
+            client,
+            key,
+            base_url: base_url.into(),
+            login_path: "/login".into(),
+            callback_path: "/auth-callback".into(),
+            logout_path: "/logout".into(),
+            scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            session_cookie: "user_session".into(),
+            secure_cookies: None,
+            transaction_ttl: 600,
+            default_return_to: "/".into(),
+            post_logout_redirect_uri: None,
+            cache: None,
+            logout_via_get: false,
+            extra_params: Vec::new(),
+        }
+    }
+
+    /// The [`Auth`] for protected pages: reads the session cookie, redirects
+    /// unauthenticated GETs to login, shares the flow's UserInfo cache.
+    pub fn auth(&self) -> Auth {
+        self.inner.auth.clone()
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The callback URL to register with the issuer.
+    pub fn redirect_uri(&self) -> &str {
+        &self.inner.redirect_uri
+    }
+
+    /// The post-logout URL to register with the issuer.
+    pub fn post_logout_redirect_uri(&self) -> &str {
+        &self.inner.post_logout_redirect_uri
+    }
+
+    /// The session cookie's full name (with `__Host-` when Secure).
+    pub fn session_cookie_name(&self) -> &str {
+        &self.inner.session_cookie
+    }
+
+    /// The login, callback and logout routes, to merge into the app.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let login = self.clone();
+        let callback = self.clone();
+        let logout = self.clone();
+        let logout_get = self.clone();
+        let mut router = Router::new()
+            .route(
+                &self.inner.login_path,
+                get(move |query: RawQuery| async move { login.login(query.0.as_deref()).await }),
+            )
+            .route(
+                &self.inner.callback_path,
+                get(move |headers: HeaderMap, query: RawQuery| async move {
+                    callback.callback(&headers, query.0.as_deref()).await
+                }),
+            );
+        let logout_route = post(move |headers: HeaderMap| async move {
+            logout.logout(&Method::POST, &headers).await
+        });
+        router = if self.inner.logout_via_get {
+            router.route(
+                &self.inner.logout_path,
+                logout_route.get(move |headers: HeaderMap| async move {
+                    logout_get.logout(&Method::GET, &headers).await
+                }),
+            )
+        } else {
+            router.route(&self.inner.logout_path, logout_route)
+        };
+        router
+    }
+
+    fn cookie(&self, name: &str, value: String, max_age: Option<u64>) -> Cookie<'static> {
+        let mut builder = Cookie::build((name.to_owned(), value))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.inner.secure)
+            .path("/");
+        if let Some(seconds) = max_age {
+            let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+            builder = builder.max_age(cookie::time::Duration::seconds(seconds));
+        }
+        builder.build()
+    }
+
+    /// A `Set-Cookie` value deleting `name` (same name, path and attributes).
+    fn removal(&self, name: &str) -> HeaderValue {
+        let cookie = Cookie::build((name.to_owned(), ""))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.inner.secure)
+            .path("/")
+            .max_age(cookie::time::Duration::ZERO)
+            .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+            .build();
+        HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    async fn login(&self, query: Option<&str>) -> Response {
+        let requested = query.and_then(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(name, _)| name == "return_to")
+                .map(|(_, value)| value.into_owned())
+        });
+        let return_to = requested
+            .as_deref()
+            .and_then(safe_return_to)
+            .unwrap_or_else(|| self.inner.default_return_to.clone());
+        let verifier = PkceVerifier::generate();
+        let transaction = Transaction {
+            state: generate_state(),
+            nonce: generate_nonce(),
+            verifier: verifier.as_str().to_owned(),
+            return_to,
+            created_at: self.inner.client.clock().now(),
+        };
+        let mut request = AuthorizationRequest::new(&self.inner.redirect_uri)
+            .scope(self.inner.scopes.iter().cloned())
+            .state(&transaction.state)
+            .nonce(&transaction.nonce)
+            .pkce(&verifier);
+        for (name, value) in &self.inner.extra_params {
+            request = request.extra(name, value);
+        }
+        let url = match self.inner.client.auth_url(&request).await {
+            Ok(url) => url,
+            Err(error) => {
+                tracing::error!(%error, "cannot build the authorization URL");
+                return error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Login is unavailable",
+                    "The identity provider could not be reached.",
+                );
+            }
+        };
+        let Ok(serialized) = serde_json::to_string(&transaction) else {
+            return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Login failed", "");
+        };
+        let jar = PrivateCookieJar::new(self.inner.key.clone()).add(self.cookie(
+            &self.inner.transaction_cookie,
+            serialized,
+            Some(self.inner.transaction_ttl),
+        ));
+        (jar, found(url.as_str())).into_response()
+    }
+
+    async fn callback(&self, headers: &HeaderMap, query: Option<&str>) -> Response {
+        // Whatever happens, the transaction is used up (single-use, C-04).
+        let clear_transaction = self.removal(&self.inner.transaction_cookie);
+        let mut response = match self.complete_login(headers, query.unwrap_or("")).await {
+            Ok((jar, return_to)) => {
+                let mut response = (jar, found(&return_to)).into_response();
+                // RFC 9700 4.2.4: the code must not leak through Referer.
+                response.headers_mut().insert(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                );
+                response
+            }
+            Err(failure) => error_page(failure.status, failure.title, &failure.detail),
+        };
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, clear_transaction);
+        response
+    }
+
+    async fn complete_login(
+        &self,
+        headers: &HeaderMap,
+        query: &str,
+    ) -> Result<(PrivateCookieJar, String), CallbackFailure> {
+        let params = CallbackParams::parse(query)?;
+        let jar = PrivateCookieJar::from_headers(headers, self.inner.key.clone());
+        let transaction: Option<Transaction> = jar
+            .get(&self.inner.transaction_cookie)
+            .and_then(|cookie| serde_json::from_str(cookie.value()).ok());
+
+        // RFC 6749 4.1.2.1: the issuer reports an error; show it, escaped, and stop.
+        if let Some(error) = &params.error {
+            let description = params.error_description.as_deref().unwrap_or("");
+            tracing::info!(error = %error, "the issuer refused the login");
+            return Err(CallbackFailure::new(
+                StatusCode::BAD_REQUEST,
+                "Login was not completed",
+                format!("The identity provider answered {error}: {description}"),
+            ));
+        }
+        let transaction = transaction.ok_or_else(|| {
+            CallbackFailure::new(
+                StatusCode::BAD_REQUEST,
+                "Login failed",
+                "No login is in progress in this browser (it expired, was already completed, or was started elsewhere).",
+            )
+        })?;
+        let now = self.inner.client.clock().now();
+        if now
+            >= transaction
+                .created_at
+                .saturating_add(self.inner.transaction_ttl)
+        {
+            return Err(CallbackFailure::new(
+                StatusCode::BAD_REQUEST,
+                "Login failed",
+                "The login took too long; please try again.",
+            ));
+        }
+        // RFC 9207 2.4: iss must be the issuer; when the issuer advertises the
+        // parameter, its absence is a mix-up signal too (C-07).
+        let metadata = self.inner.client.metadata().await.map_err(|error| {
+            tracing::error!(%error, "discovery failed during the callback");
+            CallbackFailure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Login failed",
+                "The identity provider could not be reached.",
+            )
+        })?;
+        match &params.iss {
+            Some(iss) if iss != self.inner.client.issuer() => {
+                return Err(CallbackFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "Login failed",
+                    "The response came from another issuer (RFC 9207).",
+                ));
+            }
+            None if metadata.authorization_response_iss_parameter_supported => {
+                return Err(CallbackFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "Login failed",
+                    "The response lacks the issuer identifier (RFC 9207).",
+                ));
+            }
+            _ => {}
+        }
+        // RFC 6749 10.12; RFC 9700 4.7: the state binds the response to this browser.
+        let state_ok = params
+            .state
+            .as_deref()
+            .is_some_and(|state| bool::from(state.as_bytes().ct_eq(transaction.state.as_bytes())));
+        if !state_ok {
+            return Err(CallbackFailure::new(
+                StatusCode::BAD_REQUEST,
+                "Login failed",
+                "The state does not match this browser's login (possible CSRF).",
+            ));
+        }
+        let code = params.code.ok_or_else(|| {
+            CallbackFailure::new(
+                StatusCode::BAD_REQUEST,
+                "Login failed",
+                "The response carries neither a code nor an error.",
+            )
+        })?;
+        let verifier = PkceVerifier::new(transaction.verifier.clone()).map_err(|_| {
+            CallbackFailure::new(
+                StatusCode::BAD_REQUEST,
+                "Login failed",
+                "Corrupt login state.",
+            )
+        })?;
+        let exchange = CodeExchange::new(code, &self.inner.redirect_uri)
+            .code_verifier(&verifier)
+            .nonce(&transaction.nonce);
+        let (tokens, id_claims) = self
+            .inner
+            .client
+            .auth_callback(exchange)
+            .await
+            .map_err(|error| exchange_failure(&error))?;
+        let session = self.session_jar(&tokens, &id_claims.sub).await?;
+        Ok((session, transaction.return_to))
+    }
+
+    /// Checks a fresh token set and builds the session cookies, caching the user.
+    async fn session_jar(
+        &self,
+        tokens: &TokenResponse,
+        id_subject: &str,
+    ) -> Result<PrivateCookieJar, CallbackFailure> {
+        // The access token must be one this app accepts, or every page would
+        // bounce back to login.
+        let info = self
+            .inner
+            .client
+            .validate_access_token(&tokens.access_token, &Requirements::new())
+            .await
+            .map_err(|error| exchange_failure(&error))?;
+        if info.subject() != id_subject {
+            return Err(CallbackFailure::new(
+                StatusCode::BAD_GATEWAY,
+                "Login failed",
+                "The access token and the ID token name different users.",
+            ));
+        }
+        // Core 5.3.2 / C-12: the UserInfo sub must be the ID token's.
+        let userinfo = self
+            .inner
+            .client
+            .userinfo(&tokens.access_token, id_subject)
+            .await
+            .map_err(|error| exchange_failure(&error))?;
+        self.inner.auth.cache().set(id_subject, userinfo).await;
+
+        let now = self.inner.client.clock().now();
+        let lifetime = info.expires_at.saturating_sub(now).max(1);
+        let mut jar = PrivateCookieJar::new(self.inner.key.clone()).add(self.cookie(
+            &self.inner.session_cookie,
+            tokens.access_token.clone(),
+            Some(lifetime),
+        ));
+        if let Some(id_token) = &tokens.id_token {
+            jar = jar.add(self.cookie(&self.inner.id_cookie, id_token.clone(), None));
+        }
+        if let Some(refresh_token) = &tokens.refresh_token {
+            jar = jar.add(self.cookie(&self.inner.refresh_cookie, refresh_token.clone(), None));
+        }
+        Ok(jar)
+    }
+
+    /// Refreshes the session with its refresh token (when `offline_access`
+    /// was granted): returns the cookies to send back. The refreshed ID token
+    /// must keep the subject (Core 12.2).
+    pub async fn refresh_session(&self, headers: &HeaderMap) -> Result<PrivateCookieJar, Error> {
+        let jar = PrivateCookieJar::from_headers(headers, self.inner.key.clone());
+        let refresh_token = jar
+            .get(&self.inner.refresh_cookie)
+            .map(|cookie| cookie.value().to_owned())
+            .ok_or_else(|| Error::Configuration("this session has no refresh token".into()))?;
+        let subject = jar
+            .get(&self.inner.id_cookie)
+            .and_then(|cookie| unverified_subject(cookie.value()));
+        let mut request = RefreshRequest::new(refresh_token);
+        if let Some(subject) = &subject {
+            request = request.previous_subject(subject);
+        }
+        let (tokens, claims) = self.inner.client.refresh(request).await?;
+        let subject = claims
+            .map(|claims| claims.sub)
+            .or(subject)
+            .ok_or_else(|| Error::Configuration("cannot tell whose session this is".into()))?;
+        self.session_jar(&tokens, &subject)
+            .await
+            .map_err(|failure| Error::Configuration(failure.detail))
+    }
+
+    async fn logout(&self, method: &Method, headers: &HeaderMap) -> Response {
+        // C-23: refuse cross-site logout requests.
+        if method == Method::POST && !self.same_origin(headers) {
+            return error_page(
+                StatusCode::FORBIDDEN,
+                "Logout refused",
+                "The logout request did not come from this site.",
+            );
+        }
+        let jar = PrivateCookieJar::from_headers(headers, self.inner.key.clone());
+        let id_token = jar
+            .get(&self.inner.id_cookie)
+            .map(|cookie| cookie.value().to_owned());
+        if let Some(subject) = id_token.as_deref().and_then(unverified_subject) {
+            self.inner.auth.forget_user(&subject).await;
+        }
+        let mut request = LogoutRequest::new()
+            .post_logout_redirect_uri(&self.inner.post_logout_redirect_uri)
+            .state(generate_state());
+        if let Some(id_token) = &id_token {
+            request = request.id_token_hint(id_token);
+        }
+        let target = match self.inner.client.logout_url(&request).await {
+            Ok(url) => url.to_string(),
+            Err(error) => {
+                tracing::warn!(%error, "no issuer logout; clearing the local session only");
+                self.inner.post_logout_redirect_uri.clone()
+            }
+        };
+        let status = if method == Method::POST {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::FOUND
+        };
+        let mut response = redirect(status, &target);
+        for name in [
+            &self.inner.session_cookie,
+            &self.inner.id_cookie,
+            &self.inner.refresh_cookie,
+            &self.inner.transaction_cookie,
+        ] {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, self.removal(name));
+        }
+        response
+    }
+
+    fn same_origin(&self, headers: &HeaderMap) -> bool {
+        let origin_ok = headers
+            .get(header::ORIGIN)
+            .is_none_or(|origin| origin.as_bytes() == self.inner.origin.as_bytes());
+        let fetch_site_ok = headers
+            .get("sec-fetch-site")
+            .is_none_or(|site| matches!(site.as_bytes(), b"same-origin" | b"none"));
+        origin_ok && fetch_site_ok
+    }
+}
+
+/// The callback's query, with duplicates refused (RFC 6749 3.1).
+struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+impl CallbackParams {
+    fn parse(query: &str) -> Result<Self, CallbackFailure> {
+        let mut params = CallbackParams {
+            code: None,
+            state: None,
+            iss: None,
+            error: None,
+            error_description: None,
+        };
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match name.as_ref() {
+                "code" => &mut params.code,
+                "state" => &mut params.state,
+                "iss" => &mut params.iss,
+                "error" => &mut params.error,
+                "error_description" => &mut params.error_description,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(CallbackFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "Login failed",
+                    format!("The response repeats the `{name}` parameter."),
+                ));
+            }
+            *slot = Some(value.into_owned());
+        }
+        Ok(params)
+    }
+}
+
+fn exchange_failure(error: &Error) -> CallbackFailure {
+    tracing::warn!(%error, "login callback failed");
+    let status = match error {
+        Error::Transport { .. } | Error::Discovery(_) | Error::KeysUnavailable(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    CallbackFailure::new(status, "Login failed", error.to_string())
+}
+
+/// The `sub` of a JWT we stored ourselves in an encrypted cookie; it was
+/// validated when the session was made, so only the payload is read.
+fn unverified_subject(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+/// Accepts only same-origin relative paths for the post-login redirect
+/// (RFC 9700 4.11.1; C-18): `/path?query`, never `//host`, `/\host`, a
+/// scheme, or control characters.
+pub fn safe_return_to(candidate: &str) -> Option<String> {
+    if !candidate.starts_with('/')
+        || candidate.starts_with("//")
+        || candidate.len() > 2048
+        || candidate
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    {
+        return None;
+    }
+    // Resolving against a placeholder origin must not leave it.
+    let base = Url::parse("http://return-to.invalid/").ok()?;
+    let resolved = base.join(candidate).ok()?;
+    if resolved.origin() != base.origin() {
+        return None;
+    }
+    let mut path = resolved.path().to_owned();
+    if let Some(query) = resolved.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    Some(path)
+}
+
+/// 302 Found to `location` (Fief and the seeds use 302; axum's `Redirect::to` is 303).
+fn found(location: &str) -> Response {
+    redirect(StatusCode::FOUND, location)
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (
+            status,
+            [
+                (header::LOCATION, value),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
+        Err(_) => error_page(StatusCode::INTERNAL_SERVER_ERROR, "Bad redirect", ""),
+    }
+}
+
+/// An HTML error page; `title` and `detail` are escaped (C-05: what the
+/// issuer sent is shown as text, never as markup).
+pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body><h1>{title}</h1>\n<p>{detail}</p>\n<p><a href=\"/\">Home</a></p></body></html>\n",
+        title = html_escape::encode_text(title),
+        detail = html_escape::encode_text(detail),
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Web responses: unauthenticated GET/HEAD requests are sent to the login
+/// route with `return_to` set to the page asked for (the FastAPI seed's
+/// `get_unauthorized_response`); other methods get the RFC 6750 401;
+/// forbidden and upstream failures render HTML pages.
+#[derive(Debug, Clone)]
+pub struct LoginRedirectResponses {
+    login_path: String,
+}
+
+impl LoginRedirectResponses {
+    /// Redirects to `login_path` (e.g. `/login`).
+    pub fn new(login_path: impl Into<String>) -> Self {
+        Self {
+            login_path: login_path.into(),
+        }
+    }
+}
+
+impl AuthResponses for LoginRedirectResponses {
+    fn unauthorized(&self, parts: &Parts, rejection: &AuthRejection) -> Response {
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            return bearer_response(rejection);
+        }
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        let asked = uri
+            .path_and_query()
+            .map_or("/", |path_and_query| path_and_query.as_str());
+        let mut location = format!("{}?return_to=", self.login_path);
+        location.extend(url::form_urlencoded::byte_serialize(asked.as_bytes()));
+        found(&location)
+    }
+
+    fn forbidden(&self, _parts: &Parts, rejection: &AuthRejection) -> Response {
+        error_page(
+            StatusCode::FORBIDDEN,
+            "Access denied",
+            &rejection.to_string(),
+        )
+    }
+
+    fn upstream_failure(&self, _parts: &Parts, rejection: &AuthRejection) -> Response {
+        tracing::error!(%rejection, "authentication failed closed");
+        error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "The identity provider could not be reached.",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_accepts_only_same_origin_paths() {
+        assert_eq!(safe_return_to("/protected").as_deref(), Some("/protected"));
+        assert_eq!(
+            safe_return_to("/a/b?x=1&y=2").as_deref(),
+            Some("/a/b?x=1&y=2")
+        );
+        assert_eq!(safe_return_to("/a/../b").as_deref(), Some("/b"));
+        for hostile in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "evil",
+            "/a\r\nSet-Cookie: x",
+            "javascript:alert(1)",
+            "/\tevil",
+            "",
+        ] {
+            assert_eq!(safe_return_to(hostile), None, "{hostile:?}");
+        }
+    }
+
+    #[test]
+    fn callback_params_refuse_duplicates() {
+        assert!(CallbackParams::parse("code=a&state=b&iss=c").is_ok());
+        let failure = CallbackParams::parse("code=a&state=b&state=c")
+            .err()
+            .unwrap();
+        assert!(failure.detail.contains("`state`"));
+    }
+
+    #[tokio::test]
+    async fn error_page_escapes_markup() {
+        let response = error_page(StatusCode::BAD_REQUEST, "t", "<script>alert(1)</script>");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(response.into_body(), 10_000)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!body.contains("<script>"));
+    }
+
+    #[test]
+    fn unverified_subject_reads_the_payload() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"u-1"}"#);
+        assert_eq!(
+            unverified_subject(&format!("h.{payload}.s")).as_deref(),
+            Some("u-1")
+        );
+        assert_eq!(unverified_subject("garbage"), None);
+    }
+}

@@ -1,0 +1,306 @@
+//! `/authorize`: RFC 6749 4.1.1-4.1.2.1, Core 3.1.2, RFC 7636 4.3-4.4, RFC 9207.
+
+use oidc_forge::Config;
+use oidc_forge::config::LoginMode;
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn auto_login_redirects_with_code_state_and_iss() {
+    let h = start().await;
+    let answer = h.authorize(&[]).await;
+    assert_eq!(answer.status, StatusCode::FOUND);
+    assert!(answer.header("location").starts_with(REDIRECT_URI));
+    let params = answer.location_params();
+    assert_eq!(params["code"].len(), 43, "256-bit code");
+    assert_eq!(params["state"], "state-1");
+    assert_eq!(params["iss"], h.issuer.url());
+    assert_eq!(answer.header("cache-control"), "no-store");
+    let cookie = answer.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn post_form_is_accepted_like_get() {
+    // Core 3.1.2.1; OIDF oidcc-ensure-post-request-succeeds.
+    let h = start().await;
+    let response = h
+        .http
+        .post(h.url("/authorize"))
+        .form(&authorize_params(&[]))
+        .send()
+        .await
+        .unwrap();
+    let answer = Answer::read(response).await;
+    assert_eq!(answer.status, StatusCode::FOUND);
+    assert!(answer.location_params().contains_key("code"));
+}
+
+#[tokio::test]
+async fn redirect_uri_keeps_its_own_query() {
+    let mut config = Config::default();
+    config.clients[0]
+        .redirect_uris
+        .push("http://localhost:8000/cb?tenant=a".into());
+    let h = start_with(config).await;
+    let answer = h
+        .authorize(&[("redirect_uri", "http://localhost:8000/cb?tenant=a")])
+        .await;
+    let params = answer.location_params();
+    assert_eq!(params["tenant"], "a");
+    assert!(params.contains_key("code"));
+}
+
+#[tokio::test]
+async fn untrusted_client_or_redirect_uri_shows_a_page_and_never_redirects() {
+    // RFC 6749 3.1.2.4, 4.1.2.1; RFC 9700 4.1.3 exact matching; OIDF
+    // oidcc-ensure-registered-redirect-uri, oidcc-redirect-uri-query-added/-mismatch.
+    let h = start().await;
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (
+            &[("client_id", "nobody")],
+            "no client `nobody` is registered",
+        ),
+        (&[("client_id", "")], "`client_id` is required"),
+        (
+            &[("redirect_uri", "http://localhost:8000/auth-callback?x=1")],
+            "is not registered",
+        ),
+        (
+            &[("redirect_uri", "http://localhost:8000/auth-callback/")],
+            "is not registered",
+        ),
+        (
+            &[(
+                "redirect_uri",
+                "http://localhost:8000.evil.test/auth-callback",
+            )],
+            "is not registered",
+        ),
+        (&[("redirect_uri", "")], "`redirect_uri` is required"),
+    ];
+    for (changes, needle) in cases {
+        h.authorize(changes).await.assert_error_page(needle);
+    }
+    let page = h.authorize(&[("client_id", "nobody")]).await;
+    assert_eq!(page.header("x-frame-options"), "DENY");
+    assert!(
+        page.header("content-security-policy")
+            .contains("frame-ancestors 'none'")
+    );
+}
+
+#[tokio::test]
+async fn request_errors_are_redirected_with_state_and_iss() {
+    // RFC 6749 4.1.2.1 error codes, with RFC 9207 iss.
+    let h = start().await;
+    let iss = h.issuer.url().to_owned();
+    let cases: [(&[(&str, &str)], &str); 9] = [
+        (&[("response_type", "")], "invalid_request"),
+        (&[("response_type", "token")], "unsupported_response_type"),
+        (&[("scope", "openid admin")], "invalid_scope"),
+        (&[("scope", "")], "invalid_scope"),
+        (&[("code_challenge", "")], "invalid_request"),
+        (&[("code_challenge_method", "plain")], "invalid_request"),
+        (&[("code_challenge", "too-short")], "invalid_request"),
+        (&[("prompt", "none login")], "invalid_request"),
+        (
+            &[("request", "eyJhbGciOiJub25lIn0.e30.")],
+            "request_not_supported",
+        ),
+    ];
+    for (changes, error) in cases {
+        h.authorize(changes)
+            .await
+            .assert_redirected_error(error, Some("state-1"), &iss);
+    }
+}
+
+#[tokio::test]
+async fn scope_not_allowed_for_the_client_is_invalid_scope() {
+    // forge-spa is not registered for `write`.
+    let h = start().await;
+    let answer = h
+        .authorize(&[
+            ("client_id", "forge-spa"),
+            ("redirect_uri", "http://localhost:3000/callback"),
+            ("scope", "openid write"),
+        ])
+        .await;
+    answer.assert_redirected_error("invalid_scope", Some("state-1"), h.issuer.url());
+    assert!(
+        answer.location_params()["error_description"].contains("may not request scope `write`")
+    );
+}
+
+#[tokio::test]
+async fn duplicated_parameter_is_invalid_request() {
+    let h = start().await;
+    let mut params = authorize_params(&[]);
+    params.push(("nonce".into(), "other".into()));
+    let response = h
+        .http
+        .get(h.url("/authorize"))
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    Answer::read(response).await.assert_redirected_error(
+        "invalid_request",
+        Some("state-1"),
+        h.issuer.url(),
+    );
+}
+
+#[tokio::test]
+async fn error_description_stays_within_the_rfc_charset() {
+    let h = start().await;
+    let answer = h.authorize(&[("scope", "openid \"quoted\\\"")]).await;
+    let description = &answer.location_params()["error_description"];
+    assert!(
+        description
+            .chars()
+            .all(|c| matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5B}' | '\u{5D}'..='\u{7E}')),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_parameters_and_scope_order_do_not_matter() {
+    // RFC 6749 3.1, 3.3; OIDF oidcc-ensure-request-with-unknown-parameter-succeeds.
+    let h = start().await;
+    let answer = h
+        .authorize(&[
+            ("scope", "email openid"),
+            ("foo", "bar"),
+            ("display", "popup"),
+        ])
+        .await;
+    assert!(answer.location_params().contains_key("code"));
+}
+
+#[tokio::test]
+async fn prompt_none_needs_the_session_cookie() {
+    // Core 3.1.2.6; OIDF oidcc-prompt-none-not-logged-in / -logged-in.
+    let h = start().await;
+    h.authorize(&[("prompt", "none")])
+        .await
+        .assert_redirected_error("login_required", Some("state-1"), h.issuer.url());
+    let first = h.authorize(&[]).await;
+    let cookie = first.cookie("oidc_forge_session").expect("session cookie");
+    let again = h
+        .authorize_with_cookie(&[("prompt", "none")], Some(&cookie))
+        .await;
+    assert!(again.location_params().contains_key("code"));
+    assert!(
+        again.cookie("oidc_forge_session").is_none(),
+        "the session is reused"
+    );
+}
+
+#[tokio::test]
+async fn max_age_and_prompt_login_force_a_new_authentication() {
+    // Core 3.1.2.1 max_age / prompt=login: auth_time moves, acr is "1".
+    let h = start().await;
+    let first = h.authorize(&[]).await;
+    let cookie = first.cookie("oidc_forge_session").unwrap();
+    h.clock.advance(100);
+    let reused = h
+        .authorize_with_cookie(&[("max_age", "1000")], Some(&cookie))
+        .await;
+    assert!(reused.cookie("oidc_forge_session").is_none());
+    let forced = h
+        .authorize_with_cookie(&[("max_age", "10")], Some(&cookie))
+        .await;
+    assert!(
+        forced.cookie("oidc_forge_session").is_some(),
+        "a new login starts a new session"
+    );
+    let tokens = h.tokens(&[("prompt", "login")]).await;
+    let (_, id) = decode(str_of(&tokens, "id_token"));
+    assert_eq!(id["auth_time"], NOW + 100);
+    assert_eq!(id["acr"], "1");
+}
+
+#[tokio::test]
+async fn login_hint_selects_the_user() {
+    let h = start().await;
+    let tokens = h.tokens(&[("login_hint", "bob@example.com")]).await;
+    let (_, claims) = decode(str_of(&tokens, "access_token"));
+    assert_eq!(claims["sub"], BOB);
+    assert_eq!(claims["permissions"], serde_json::json!(["castles:read"]));
+    h.authorize(&[("login_hint", "carol@example.com")])
+        .await
+        .assert_redirected_error("invalid_request", Some("state-1"), h.issuer.url());
+}
+
+async fn interactive() -> Harness {
+    let mut config = Config::default();
+    config.login.mode = LoginMode::Interactive;
+    start_with(config).await
+}
+
+fn interaction_id(page: &str) -> String {
+    let start = page
+        .find("name=\"interaction\" value=\"")
+        .expect("interaction field")
+        + 26;
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn interactive_login_lists_users_and_signs_in_the_chosen_one() {
+    let h = interactive().await;
+    let page = h.authorize(&[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("x-frame-options"), "DENY");
+    assert!(page.body.contains("alice@example.com") && page.body.contains("bob@example.com"));
+    let id = interaction_id(&page.body);
+    let answer = h
+        .post_form(
+            "/authorize/decision",
+            &[("interaction", &id), ("user", BOB)],
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    let params = answer.location_params();
+    assert_eq!(params["state"], "state-1");
+    assert!(answer.cookie("oidc_forge_session").is_some());
+    // Each page can be answered once.
+    let again = h
+        .post_form(
+            "/authorize/decision",
+            &[("interaction", &id), ("user", BOB)],
+            None,
+        )
+        .await;
+    again.assert_error_page("expired or was already answered");
+}
+
+#[tokio::test]
+async fn interactive_deny_returns_access_denied() {
+    // RFC 6749 4.1.2.1 access_denied; OIDF fapi2-...-user-rejects-authentication.
+    let h = interactive().await;
+    let page = h.authorize(&[]).await;
+    let id = interaction_id(&page.body);
+    h.post_form(
+        "/authorize/decision",
+        &[("interaction", &id), ("deny", "1")],
+        None,
+    )
+    .await
+    .assert_redirected_error("access_denied", Some("state-1"), h.issuer.url());
+}
+
+#[tokio::test]
+async fn interactive_prompt_none_without_session_is_login_required() {
+    let h = interactive().await;
+    h.authorize(&[("prompt", "none")])
+        .await
+        .assert_redirected_error("login_required", Some("state-1"), h.issuer.url());
+}

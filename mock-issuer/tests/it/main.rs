@@ -1,0 +1,13 @@
+//! Integration tests of every endpoint over real HTTP against an in-process issuer on
+//! 127.0.0.1 port 0. One test binary, one module per endpoint.
+
+mod support;
+
+mod authorize;
+mod cli;
+mod discovery;
+mod introspect_revoke;
+mod logout;
+mod snapshots;
+mod token;
+mod userinfo;

@@ -1,0 +1,270 @@
+//! Helpers shared by the endpoint tests: an issuer on port 0, an HTTP client that never follows
+//! redirects, and the steps of the code flow.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use oidc_forge::{Config, FixedClock, MockIssuer};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::Value;
+
+/// RFC 7636 Appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const REDIRECT_URI: &str = "http://localhost:8000/auth-callback";
+pub const WEB: (&str, &str) = ("forge-web", "forge-web-secret");
+pub const ALICE: &str = "4b3c7a4e-6f1e-4f8a-9d2b-1c0e5a7f3b21";
+pub const BOB: &str = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4";
+pub const NOW: u64 = 1_767_225_600;
+
+pub struct Harness {
+    pub issuer: MockIssuer,
+    pub http: reqwest::Client,
+    pub clock: Arc<FixedClock>,
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("reqwest client")
+}
+
+/// The default configuration on a fixed clock.
+pub async fn start() -> Harness {
+    start_with(Config::default()).await
+}
+
+pub async fn start_with(config: Config) -> Harness {
+    let clock = Arc::new(FixedClock::new(NOW));
+    let issuer = MockIssuer::builder()
+        .config(config)
+        .clock(clock.clone())
+        .start()
+        .await
+        .expect("issuer starts");
+    Harness {
+        issuer,
+        http: http(),
+        clock,
+    }
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("body");
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The query parameters of the `Location` a redirect points to.
+    pub fn location_params(&self) -> HashMap<String, String> {
+        let location = url::Url::parse(self.header(LOCATION.as_str())).expect("Location is a URL");
+        location.query_pairs().into_owned().collect()
+    }
+
+    /// `name=value` of a `Set-Cookie`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+    }
+
+    /// Asserts an RFC 6749 5.2 JSON error.
+    pub fn assert_oauth_error(&self, status: u16, error: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        assert_eq!(self.json()["error"], error, "{}", self.body);
+        assert!(
+            self.json()["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "a readable description: {}",
+            self.body
+        );
+        assert_eq!(self.header("cache-control"), "no-store");
+        assert!(self.header("content-type").starts_with("application/json"));
+    }
+
+    /// Asserts a redirect back to the client carrying `error` (RFC 6749 4.1.2.1).
+    pub fn assert_redirected_error(&self, error: &str, state: Option<&str>, issuer: &str) {
+        assert_eq!(self.status, StatusCode::FOUND, "{}", self.body);
+        let params = self.location_params();
+        assert_eq!(
+            params.get("error").map(String::as_str),
+            Some(error),
+            "{params:?}"
+        );
+        assert!(
+            params
+                .get("error_description")
+                .is_some_and(|d| !d.is_empty())
+        );
+        assert_eq!(params.get("state").map(String::as_str), state);
+        assert_eq!(params.get("iss").map(String::as_str), Some(issuer));
+        assert!(!params.contains_key("code"));
+    }
+
+    /// Asserts an error page with no redirect.
+    pub fn assert_error_page(&self, needle: &str) {
+        assert_eq!(self.status, StatusCode::BAD_REQUEST, "{}", self.body);
+        assert!(self.headers.get(LOCATION).is_none(), "must not redirect");
+        assert!(self.header("content-type").starts_with("text/html"));
+        assert!(
+            self.body.contains(needle),
+            "{needle:?} not in {}",
+            self.body
+        );
+    }
+}
+
+/// Default authorization parameters of `forge-web`, overridden or removed by `changes`
+/// (an empty value removes the parameter).
+pub fn authorize_params(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = [
+        ("response_type", "code"),
+        ("client_id", "forge-web"),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid email offline_access"),
+        ("state", "state-1"),
+        ("nonce", "nonce-1"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (name, value) in changes {
+        params.retain(|(k, _)| k != name);
+        if !value.is_empty() {
+            params.push((name.to_string(), value.to_string()));
+        }
+    }
+    params
+}
+
+impl Harness {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer.url())
+    }
+
+    pub async fn authorize(&self, changes: &[(&str, &str)]) -> Answer {
+        self.authorize_with_cookie(changes, None).await
+    }
+
+    pub async fn authorize_with_cookie(
+        &self,
+        changes: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> Answer {
+        let mut request = self
+            .http
+            .get(self.url("/authorize"))
+            .query(&authorize_params(changes));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        Answer::read(request.send().await.expect("authorize")).await
+    }
+
+    /// Runs `/authorize` and returns the code.
+    pub async fn code(&self, changes: &[(&str, &str)]) -> String {
+        let answer = self.authorize(changes).await;
+        assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+        answer
+            .location_params()
+            .remove("code")
+            .unwrap_or_else(|| panic!("no code in {:?}", answer.location_params()))
+    }
+
+    /// POSTs a form to the token endpoint, with Basic credentials when given.
+    pub async fn token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Answer {
+        self.post_form("/api/token", form, basic).await
+    }
+
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Answer {
+        let mut request = self.http.post(self.url(path)).form(form);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        Answer::read(request.send().await.expect("post")).await
+    }
+
+    /// The token response of a full code flow with the default parameters plus `changes`.
+    pub async fn tokens(&self, changes: &[(&str, &str)]) -> Value {
+        let code = self.code(changes).await;
+        let answer = self
+            .token(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", VERIFIER),
+                ],
+                Some(WEB),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.json()
+    }
+
+    pub async fn userinfo(&self, token: &str) -> Answer {
+        let request = self.http.get(self.url("/api/userinfo")).bearer_auth(token);
+        Answer::read(request.send().await.expect("userinfo")).await
+    }
+}
+
+/// The header and claims of a compact JWS, without verification.
+pub fn decode(jwt: &str) -> (Value, Value) {
+    let mut parts = jwt.split('.');
+    let mut part = || -> Value {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(parts.next().expect("segment"))
+            .expect("base64url");
+        serde_json::from_slice(&bytes).expect("JSON")
+    };
+    let header = part();
+    let claims = part();
+    (header, claims)
+}
+
+pub fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("`{key}` missing in {value}"))
+}
