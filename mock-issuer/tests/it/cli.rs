@@ -80,7 +80,10 @@ fn serve_prints_the_issuer_and_answers_discovery() {
         }
     });
     let mut banner = Vec::new();
-    while !banner.iter().any(|l: &String| l.contains("bob@example.com")) {
+    while !banner
+        .iter()
+        .any(|l: &String| l.contains("bob@example.com"))
+    {
         match lines_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(line) => banner.push(line),
             Err(_) => {
@@ -89,11 +92,25 @@ fn serve_prints_the_issuer_and_answers_discovery() {
             }
         }
     }
-    let url = banner[0].strip_prefix("oidc-forge issuer: ").expect(&banner[0]).to_owned();
-    assert!(banner.iter().any(|l| l.contains("forge-web (confidential")), "{banner:?}");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = banner[0]
+        .strip_prefix("oidc-forge issuer: ")
+        .expect(&banner[0])
+        .to_owned();
+    assert!(
+        banner.iter().any(|l| l.contains("forge-web (confidential")),
+        "{banner:?}"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let doc: serde_json::Value = runtime.block_on(async {
-        reqwest::get(format!("{url}/.well-known/openid-configuration")).await.unwrap().json().await.unwrap()
+        reqwest::get(format!("{url}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     });
     child.kill().unwrap();
     child.wait().unwrap();
