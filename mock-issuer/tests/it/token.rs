@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-fn redeem<'a>(code: &'a str) -> Vec<(&'a str, &'a str)> {
+fn redeem(code: &str) -> Vec<(&str, &str)> {
     vec![
         ("grant_type", "authorization_code"),
         ("code", code),
