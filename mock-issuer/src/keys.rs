@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
-use crate::config::{Config, KeyConfig, SigningAlg};
+use crate::config::{ClientConfig, Config, KeyConfig, SigningAlg};
 
 /// The keys compiled into the binary (copies of `fixtures/keys/`), used when the configuration
 /// lists none so that startup never generates a key.
@@ -98,8 +98,36 @@ impl SigningKey {
     /// Parses a PEM private key (PKCS#8, or PKCS#1 for RSA) for `alg`.
     pub fn from_pem(kid: &str, alg: SigningAlg, pem_text: &str) -> Result<Self, String> {
         let block = pem::parse(pem_text).map_err(|e| format!("not a PEM private key: {e}"))?;
-        let der = block.contents();
-        let signer = match (alg, block.tag()) {
+        Self::from_der(kid, alg, block.tag(), block.contents())
+    }
+
+    /// Generates a fresh key for `alg`. RSA generation takes tens to hundreds of milliseconds:
+    /// only ever on an explicit request, never at startup or on a request path.
+    pub fn generate(kid: &str, alg: SigningAlg) -> Result<Self, String> {
+        let failed = |e: aws_lc_rs::error::Unspecified| format!("cannot generate a {alg} key: {e}");
+        let pkcs8: Vec<u8> = match alg {
+            SigningAlg::RS256 => {
+                use aws_lc_rs::encoding::AsDer as _;
+                let pair = rsa::KeyPair::generate(rsa::KeySize::Rsa2048).map_err(failed)?;
+                pair.as_der().map_err(failed)?.as_ref().to_vec()
+            }
+            SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .and_then(|pair| pair.to_pkcs8v1())
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+            SigningAlg::EdDSA => Ed25519KeyPair::generate()
+                .and_then(|pair| pair.to_pkcs8v1())
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+        };
+        Self::from_der(kid, alg, "PRIVATE KEY", &pkcs8)
+    }
+
+    /// Parses the DER contents of a PEM block tagged `tag`.
+    fn from_der(kid: &str, alg: SigningAlg, tag: &str, der: &[u8]) -> Result<Self, String> {
+        let signer = match (alg, tag) {
             (SigningAlg::RS256, "PRIVATE KEY") => {
                 Signer::Rsa(rsa::KeyPair::from_pkcs8(der).map_err(|e| rejected(alg, e))?)
             }
@@ -167,10 +195,7 @@ impl SigningKey {
             SigningAlg::EdDSA => jsonwebtoken::DecodingKey::from_ed_components(&jwk_field("x")),
         }
         .map_err(|e| format!("cannot derive the public key: {e}"))?;
-        let header = |typ: &str| {
-            let json = json!({ "alg": alg.as_str(), "kid": kid, "typ": typ });
-            URL_SAFE_NO_PAD.encode(json.to_string())
-        };
+        let header = |typ: &str| URL_SAFE_NO_PAD.encode(header_json(alg, kid, typ).to_string());
         Ok(Self {
             kid: kid.to_owned(),
             alg,
@@ -261,6 +286,21 @@ impl SigningKey {
     }
 }
 
+/// The JOSE header the issuer signs with: `alg`, `kid` and `typ` (RFC 7515 4.1, RFC 9068 2.1).
+pub fn header_json(alg: SigningAlg, kid: &str, typ: &str) -> serde_json::Value {
+    json!({ "alg": alg.as_str(), "kid": kid, "typ": typ })
+}
+
+impl TokenTyp {
+    /// The `typ` header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenTyp::AccessToken => "at+jwt",
+            TokenTyp::IdToken => "JWT",
+        }
+    }
+}
+
 fn rejected(alg: SigningAlg, err: aws_lc_rs::error::KeyRejected) -> String {
     format!("the PEM does not hold a usable {alg} private key ({err})")
 }
@@ -269,8 +309,18 @@ fn rejected(alg: SigningAlg, err: aws_lc_rs::error::KeyRejected) -> String {
 #[derive(Debug)]
 pub struct KeySet {
     keys: Vec<Arc<SigningKey>>,
-    /// The JWKS document, serialised once.
+    /// Keys rotated out: published, and accepted on the issuer's own tokens, until their time.
+    retiring: Vec<RetiringKey>,
+    /// The JWKS document, serialised once per key set.
     jwks_json: Bytes,
+}
+
+/// A key that no longer signs but stays in the JWKS until `until` (Unix time), so that relying
+/// parties can still verify what it signed (Core 10.1.1).
+#[derive(Debug, Clone)]
+pub struct RetiringKey {
+    pub key: Arc<SigningKey>,
+    pub until: u64,
 }
 
 impl KeySet {
@@ -299,11 +349,62 @@ impl KeySet {
     }
 
     pub fn new(keys: Vec<Arc<SigningKey>>) -> Self {
-        let jwks = json!({ "keys": keys.iter().map(|key| key.jwk()).collect::<Vec<_>>() });
+        Self::with_retiring(keys, Vec::new())
+    }
+
+    /// Signing keys plus keys in a rotation's grace period, published after them.
+    pub fn with_retiring(keys: Vec<Arc<SigningKey>>, retiring: Vec<RetiringKey>) -> Self {
+        let published = keys.iter().chain(retiring.iter().map(|r| &r.key));
+        let jwks = json!({ "keys": published.map(|key| key.jwk()).collect::<Vec<_>>() });
         Self {
             jwks_json: jwks.to_string().into(),
             keys,
+            retiring,
         }
+    }
+
+    /// The same set without the retiring keys whose time has come.
+    pub fn pruned(&self, now: u64) -> Self {
+        let retiring = self
+            .retiring
+            .iter()
+            .filter(|r| r.until > now)
+            .cloned()
+            .collect();
+        Self::with_retiring(self.keys.clone(), retiring)
+    }
+
+    /// When the next retiring key leaves the JWKS.
+    pub fn next_retirement(&self) -> Option<u64> {
+        self.retiring.iter().map(|r| r.until).min()
+    }
+
+    pub fn retiring(&self) -> &[RetiringKey] {
+        &self.retiring
+    }
+
+    /// The key that signs for `client`: its algorithm's, or the default key.
+    pub fn signing_key_for(&self, client: Option<&ClientConfig>) -> Option<&Arc<SigningKey>> {
+        match client.and_then(|c| c.signing_alg) {
+            Some(alg) => self.signing_key(alg),
+            None => self.default_key(),
+        }
+    }
+
+    /// A key published at `now` by `kid`: a signing key, or a retiring key still in its grace
+    /// period. What the issuer accepts on its own tokens.
+    pub fn published_at(&self, kid: &str, now: u64) -> Option<&Arc<SigningKey>> {
+        self.by_kid(kid).or_else(|| {
+            self.retiring
+                .iter()
+                .find(|r| r.key.kid == kid && r.until > now)
+                .map(|r| &r.key)
+        })
+    }
+
+    /// Whether any key, signing or retiring, has this `kid`.
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.by_kid(kid).is_some() || self.retiring.iter().any(|r| r.key.kid == kid)
     }
 
     /// The key that signs for `alg`: the first configured one.
@@ -316,6 +417,7 @@ impl KeySet {
         self.keys.first()
     }
 
+    /// A signing key by `kid`.
     pub fn by_kid(&self, kid: &str) -> Option<&Arc<SigningKey>> {
         self.keys.iter().find(|key| key.kid == kid)
     }

@@ -39,12 +39,17 @@
 //! - [`endpoints`]: one module per endpoint, each parsing the request, applying the rules and
 //!   building the response.
 //! - [`params`], [`error`], [`pages`]: request parameters, RFC error responses, HTML pages.
+//! - [`forge`]: minted and mutated tokens, scripted faults, key rotation, runtime users and
+//!   queued claims, the request log; offered by [`MockIssuer`]'s methods, the admin API and
+//!   the CLI alike.
+//! - [`endpoints::admin`]: the HTTP admin API under `/_forge/`, thin wrappers over [`forge`].
 //! - [`server`]: the router and [`server::run`], which serves an already-bound listener.
 
 pub mod clock;
 pub mod config;
 pub mod endpoints;
 pub mod error;
+pub mod forge;
 pub mod keys;
 pub mod pages;
 pub mod params;
@@ -55,13 +60,23 @@ pub mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
+use crate::config::UserConfig;
 pub use crate::config::{Config, ConfigError};
+pub use crate::forge::Endpoint;
+use crate::forge::ForgeOptions;
+use crate::forge::claims::{ClaimsError, ClaimsTarget, QueuedClaims};
+use crate::forge::faults::FaultsHandle;
+pub use crate::forge::mint::{Minter, Mutation, TokenBuilder};
+use crate::forge::request_log::RecordedRequest;
+use crate::forge::rotation::{KeyInfo, Rotation, RotationError, RotationReport};
+use crate::forge::users::{Upserted, UserError, UserPatch};
 use crate::random::TokenRng;
 use crate::state::{AppState, IssuerState, StateError};
 
@@ -115,8 +130,9 @@ impl MockIssuer {
         self.addr
     }
 
-    pub fn config(&self) -> &Config {
-        &self.state.config
+    /// The configuration now (users may have changed since startup).
+    pub fn config(&self) -> Arc<Config> {
+        self.state.config()
     }
 
     /// The shared state, for assertions on what was issued.
@@ -127,6 +143,94 @@ impl MockIssuer {
     /// A router over the same state, for socket-free tests with `tower::ServiceExt::oneshot`.
     pub fn router(&self) -> axum::Router {
         server::router(self.state.clone())
+    }
+
+    /// The base URL of the admin API (`{issuer}/_forge`), `None` when it is disabled.
+    pub fn admin_url(&self) -> Option<String> {
+        self.state
+            .forge
+            .options
+            .admin
+            .then(|| self.state.endpoint(forge::ADMIN_PREFIX))
+    }
+
+    /// Mints tokens signed by this issuer's keys, valid or wrong in exactly one way:
+    /// `issuer.mint().access_token().scope("read").mutate(Mutation::Expired).sign()`.
+    pub fn mint(&self) -> Minter {
+        Minter::from_state(&self.state)
+    }
+
+    /// Scripts failures: `issuer.faults().token().status(503).times(1)`,
+    /// `issuer.faults().reject_code(code)`, `issuer.faults().jwks_unreachable()`.
+    pub fn faults(&self) -> FaultsHandle<'_> {
+        FaultsHandle::new(&self.state.forge.faults)
+    }
+
+    /// Rotates the RS256 signing key to the embedded next key; the old key stays in the JWKS
+    /// for `grace` (by the issuer's clock), then leaves.
+    pub fn rotate_keys(&self, grace: Duration) -> Result<RotationReport, RotationError> {
+        self.rotate_keys_with(&Rotation::new(grace))
+    }
+
+    /// Rotates as `rotation` says: another algorithm, the caller's key, or a generated one
+    /// (generation blocks the calling thread for tens of milliseconds, RSA up to a few hundred).
+    pub fn rotate_keys_with(&self, rotation: &Rotation) -> Result<RotationReport, RotationError> {
+        forge::rotation::rotate(&self.state, rotation)
+    }
+
+    /// The published keys: which sign, which are in a grace period and until when.
+    pub fn keys(&self) -> Vec<KeyInfo> {
+        forge::rotation::key_info(&self.state.keys())
+    }
+
+    /// Adds a user, or replaces the one with the same `sub`.
+    pub fn upsert_user(&self, user: UserConfig) -> Result<Upserted, UserError> {
+        forge::users::upsert(&self.state, user)
+    }
+
+    /// Changes a user's claims, permissions, email or name; returns the user as it is now.
+    pub fn update_user(
+        &self,
+        email_or_sub: &str,
+        patch: UserPatch,
+    ) -> Result<UserConfig, UserError> {
+        forge::users::update(&self.state, email_or_sub, &patch)
+    }
+
+    pub fn remove_user(&self, email_or_sub: &str) -> Result<UserConfig, UserError> {
+        forge::users::remove(&self.state, email_or_sub)
+    }
+
+    /// Claims added to the access token and ID token of the next token response (any grant);
+    /// `claims` must be a JSON object. Queue several for several responses.
+    pub fn queue_claims(&self, claims: serde_json::Value) -> Result<(), ClaimsError> {
+        self.queue_claims_for(ClaimsTarget::Both, claims)
+    }
+
+    /// [`queue_claims`](Self::queue_claims) for one of the two tokens only.
+    pub fn queue_claims_for(
+        &self,
+        target: ClaimsTarget,
+        claims: serde_json::Value,
+    ) -> Result<(), ClaimsError> {
+        let queued = QueuedClaims::new(target, claims)?;
+        self.state.forge.queued_claims.push(queued);
+        Ok(())
+    }
+
+    /// What clients sent, oldest first (secrets redacted); the last
+    /// [`request_log_capacity`](MockIssuerBuilder::request_log_capacity) requests.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.forge.requests.entries()
+    }
+
+    /// What clients sent to one endpoint.
+    pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+        self.state.forge.requests.entries_for(endpoint)
+    }
+
+    pub fn clear_requests(&self) {
+        self.state.forge.requests.clear();
     }
 
     /// Stops accepting, finishes in-flight requests, and releases the port.
@@ -150,12 +254,14 @@ impl Drop for MockIssuer {
 
 /// Options of [`MockIssuer`]; everything has a default.
 #[derive(Debug, Default)]
+#[must_use]
 pub struct MockIssuerBuilder {
     config: Option<Config>,
     clock: Option<Arc<dyn Clock>>,
     seed: Option<u64>,
     issuer_url: Option<String>,
     addr: Option<SocketAddr>,
+    forge: ForgeOptions,
 }
 
 impl MockIssuerBuilder {
@@ -189,6 +295,19 @@ impl MockIssuerBuilder {
         self
     }
 
+    /// Serves the admin API under `/_forge/` (the default). Turn it off where others can reach
+    /// the issuer: the admin API mints tokens the issuer signs.
+    pub fn admin(mut self, enabled: bool) -> Self {
+        self.forge.admin = enabled;
+        self
+    }
+
+    /// How many requests the request log keeps (default 1,000); 0 turns it off.
+    pub fn request_log_capacity(mut self, capacity: usize) -> Self {
+        self.forge.request_log_capacity = capacity;
+        self
+    }
+
     /// Builds the state without a socket: for [`server::router`] in socket-free tests.
     pub fn build_state(self, default_issuer: &str) -> Result<AppState, StartError> {
         let config = self.config.unwrap_or_default();
@@ -207,7 +326,9 @@ impl MockIssuerBuilder {
             .issuer_url
             .or_else(|| config.issuer.clone())
             .unwrap_or_else(|| default_issuer.to_owned());
-        Ok(Arc::new(IssuerState::new(config, issuer, clock, rng)?))
+        Ok(Arc::new(IssuerState::with_forge(
+            config, issuer, clock, rng, self.forge,
+        )?))
     }
 
     /// Binds the address and starts serving in a background task.

@@ -37,6 +37,11 @@ impl Params {
         self.duplicates.iter().any(|d| d == name)
     }
 
+    /// Every parameter sent more than once.
+    pub fn duplicates(&self) -> impl Iterator<Item = &str> {
+        self.duplicates.iter().map(String::as_str)
+    }
+
     /// The first parameter sent more than once, if any.
     pub fn first_duplicate(&self) -> Option<&str> {
         self.duplicates.first().map(String::as_str)

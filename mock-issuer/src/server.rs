@@ -12,14 +12,17 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::endpoints::{
-    authorize, discovery, introspect, jwks, login_decision, logout, revoke, token, userinfo,
+    admin, authorize, discovery, introspect, jwks, login_decision, logout, revoke, token, userinfo,
 };
+use crate::forge;
 use crate::state::{AppState, paths};
 
 /// Largest request body accepted; token and form requests are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The issuer's routes, mounted under the path of the issuer URL (e.g. a Fief tenant slug).
+/// The issuer's routes, mounted under the path of the issuer URL (e.g. a Fief tenant slug), and
+/// the admin API beside them unless it is disabled. The forge layer (faults, request log) sits
+/// in front of the endpoints only.
 pub fn router(state: AppState) -> Router {
     let prefix = url::Url::parse(&state.issuer)
         .map(|url| url.path().trim_end_matches('/').to_owned())
@@ -34,10 +37,26 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::LOGIN_DECISION, post(login_decision::handle))
         .route(paths::TOKEN, post(token::handle))
-        .route(paths::USERINFO, get(userinfo::handle).post(userinfo::handle))
+        .route(
+            paths::USERINFO,
+            get(userinfo::handle).post(userinfo::handle),
+        )
         .route(paths::LOGOUT, get(logout::handle).post(logout::handle))
         .route(paths::INTROSPECT, post(introspect::handle))
         .route(paths::REVOKE, post(revoke::handle))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forge::middleware::layer,
+        ));
+    let routes = if state.forge.options.admin {
+        // A nested `/` answers `/_forge` only; the index is reachable with the slash too.
+        routes
+            .nest(forge::ADMIN_PREFIX, admin::router())
+            .route(&format!("{}/", forge::ADMIN_PREFIX), get(admin::index))
+    } else {
+        routes
+    };
+    let routes = routes
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Log the method and path only: queries carry codes, states and sometimes tokens.
         .layer(

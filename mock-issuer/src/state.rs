@@ -2,7 +2,11 @@
 //! issued (codes, refresh tokens, revocations, browser sessions, pending logins).
 //!
 //! Data flows one way: [`Config`] becomes an [`IssuerState`] at startup; handlers read it and
-//! record grants in it; nothing flows back into the configuration.
+//! record grants in it; nothing flows back into the configuration. The configuration and the keys
+//! can be replaced at runtime (the forge's users and key rotation), so each lives behind a
+//! `RwLock<Arc<..>>`: a handler takes a cheap `Arc` snapshot once per request and works on a
+//! consistent view, and a change swaps in a whole new value, re-serialising the discovery
+//! document and the JWKS then, never per request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -11,6 +15,7 @@ use axum::body::Bytes;
 
 use crate::clock::Clock;
 use crate::config::{Config, SigningAlg};
+use crate::forge::{ForgeOptions, ForgeState};
 use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::random::TokenRng;
 use crate::rules::authorization::AuthorizationRequest;
@@ -39,20 +44,26 @@ pub type AppState = Arc<IssuerState>;
 /// Everything the handlers read and the stores they write.
 #[derive(Debug)]
 pub struct IssuerState {
-    pub config: Config,
+    config: RwLock<Arc<Config>>,
     /// The issuer identifier (`iss`), without a trailing slash.
     pub issuer: String,
     pub clock: Arc<dyn Clock>,
-    pub rng: TokenRng,
+    pub rng: Arc<TokenRng>,
     keys: RwLock<Arc<KeySet>>,
-    /// The discovery document, serialised once.
-    pub discovery_json: Bytes,
+    /// The discovery document, serialised at startup and again only when the configuration or
+    /// the keys change.
+    discovery_json: RwLock<Bytes>,
+    /// Serialises the writers of `config`, `keys` and `discovery_json`, so that a change and the
+    /// re-serialisation it causes are never interleaved with another change.
+    writer: Mutex<()>,
     pub codes: Mutex<HashMap<String, CodeGrant>>,
     pub refresh_tokens: Mutex<RefreshStore>,
     /// `jti` of revoked access tokens, with their `exp` so they can be forgotten after it.
     pub revoked_access_tokens: Mutex<HashMap<String, u64>>,
     pub sessions: Mutex<HashMap<String, Session>>,
     pub interactions: Mutex<HashMap<String, PendingLogin>>,
+    /// Scripted faults, the request log, queued claims and the admin API switch.
+    pub forge: ForgeState,
 }
 
 /// Who signed in, when, and how strongly: carried from login to every token of the grant.
@@ -154,6 +165,17 @@ impl IssuerState {
         clock: Arc<dyn Clock>,
         rng: TokenRng,
     ) -> Result<Self, StateError> {
+        Self::with_forge(config, issuer, clock, rng, ForgeOptions::default())
+    }
+
+    /// [`IssuerState::new`] with the forge's options (admin API, request log size).
+    pub fn with_forge(
+        config: Config,
+        issuer: String,
+        clock: Arc<dyn Clock>,
+        rng: TokenRng,
+        forge: ForgeOptions,
+    ) -> Result<Self, StateError> {
         let keys = KeySet::from_config(&config)?;
         for client in &config.clients {
             if let Some(alg) = client.signing_alg
@@ -167,17 +189,19 @@ impl IssuerState {
             .to_string()
             .into();
         Ok(Self {
-            config,
+            config: RwLock::new(Arc::new(config)),
             issuer,
             clock,
-            rng,
+            rng: Arc::new(rng),
             keys: RwLock::new(Arc::new(keys)),
-            discovery_json,
+            discovery_json: RwLock::new(discovery_json),
+            writer: Mutex::default(),
             codes: Mutex::default(),
             refresh_tokens: Mutex::default(),
             revoked_access_tokens: Mutex::default(),
             sessions: Mutex::default(),
             interactions: Mutex::default(),
+            forge: ForgeState::new(forge),
         })
     }
 
@@ -185,22 +209,74 @@ impl IssuerState {
         self.clock.now()
     }
 
-    /// The current key set (cheap: an `Arc` clone).
-    pub fn keys(&self) -> Arc<KeySet> {
-        self.keys
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+    /// The current configuration (cheap: an `Arc` clone). Take it once per request.
+    pub fn config(&self) -> Arc<Config> {
+        read(&self.config).clone()
     }
 
-    /// The key that signs tokens for `client_id`.
-    pub fn signing_key_for(&self, client_id: &str) -> Option<Arc<SigningKey>> {
+    /// The current key set (cheap: an `Arc` clone).
+    pub fn keys(&self) -> Arc<KeySet> {
+        read(&self.keys).clone()
+    }
+
+    /// The discovery document's bytes (cheap: a reference-counted clone).
+    pub fn discovery_json(&self) -> Bytes {
+        read(&self.discovery_json).clone()
+    }
+
+    /// The JWKS bytes. Keys kept published for a rotation's grace period leave here, the first
+    /// time the JWKS is asked for after their grace period ends; until then this is one
+    /// comparison more than a plain read.
+    pub fn jwks_json(&self) -> Bytes {
         let keys = self.keys();
-        let key = match self.config.client(client_id).and_then(|c| c.signing_alg) {
-            Some(alg) => keys.signing_key(alg),
-            None => keys.default_key(),
-        };
-        key.cloned()
+        if keys
+            .next_retirement()
+            .is_some_and(|retire_at| self.now() >= retire_at)
+        {
+            let now = self.now();
+            // The closure cannot fail; the key set only loses its expired keys.
+            let _ = self.update_keys(|keys| Ok::<_, std::convert::Infallible>(keys.pruned(now)));
+            return self.keys().jwks_json().clone();
+        }
+        keys.jwks_json().clone()
+    }
+
+    /// The key that signs tokens for `client_id` under `config`.
+    pub fn signing_key_for(&self, config: &Config, client_id: &str) -> Option<Arc<SigningKey>> {
+        let keys = self.keys();
+        keys.signing_key_for(config.client(client_id)).cloned()
+    }
+
+    /// Replaces the configuration with what `change` makes of the current one, if it validates;
+    /// the discovery document is re-serialised.
+    pub fn update_config<E>(
+        &self,
+        change: impl FnOnce(&Config) -> Result<Config, E>,
+    ) -> Result<Arc<Config>, E> {
+        let _writer = lock(&self.writer);
+        let next = Arc::new(change(&self.config())?);
+        *write(&self.config) = next.clone();
+        self.reserialise_discovery();
+        Ok(next)
+    }
+
+    /// Replaces the key set with what `change` makes of the current one; the JWKS (inside the
+    /// new [`KeySet`]) and the discovery document are re-serialised.
+    pub fn update_keys<E>(
+        &self,
+        change: impl FnOnce(&KeySet) -> Result<KeySet, E>,
+    ) -> Result<Arc<KeySet>, E> {
+        let _writer = lock(&self.writer);
+        let next = Arc::new(change(&self.keys())?);
+        *write(&self.keys) = next.clone();
+        self.reserialise_discovery();
+        Ok(next)
+    }
+
+    fn reserialise_discovery(&self) {
+        let document =
+            crate::endpoints::discovery::document(&self.config(), &self.issuer, &self.keys());
+        *write(&self.discovery_json) = document.to_string().into();
     }
 
     /// The full URL of an endpoint path.
@@ -283,6 +359,15 @@ impl IssuerState {
             .filter(|pending| pending.expires_at > now)
             .map(|pending| pending.request)
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the stores hold plain

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
+use crate::config::Config;
 use crate::pages;
 use crate::params::Params;
 use crate::rules::authorization::{self, AuthorizationError, AuthorizationRequest};
@@ -28,15 +29,16 @@ pub async fn handle_post(State(state): State<AppState>, jar: CookieJar, body: By
 }
 
 fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
-    let request = match authorization::parse_request(&state.config, params) {
+    let config = state.config();
+    let request = match authorization::parse_request(&config, params) {
         Ok(request) => request,
         Err(error) => return authorization_error(state, error),
     };
     let session = jar
         .get(SESSION_COOKIE)
         .and_then(|cookie| state.session(cookie.value()));
-    match login::decide(&state.config, &request, session.as_ref(), state.now()) {
-        LoginDecision::Reuse(login) => respond_with_code(state, &request, login, None),
+    match login::decide(&config, &request, session.as_ref(), state.now()) {
+        LoginDecision::Reuse(login) => respond_with_code(state, &config, &request, login, None),
         LoginDecision::SignIn(user) => {
             let login = Login {
                 sub: user.sub.to_string(),
@@ -44,14 +46,14 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
                 acr: login::acr_for(&request),
             };
             let cookie = session_cookie(state, login.clone());
-            respond_with_code(state, &request, login, Some(cookie))
+            respond_with_code(state, &config, &request, login, Some(cookie))
         }
         LoginDecision::ShowLoginPage => {
             let hint = request
                 .login_hint
                 .as_deref()
-                .and_then(|hint| state.config.find_user(hint));
-            let client = state.config.client(&request.client_id);
+                .and_then(|hint| config.find_user(hint));
+            let client = config.client(&request.client_id);
             let client_name = client
                 .and_then(|c| c.name.as_deref())
                 .unwrap_or(&request.client_id)
@@ -63,7 +65,7 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
                 &interaction,
                 &client_name,
                 &scopes,
-                &state.config.users,
+                &config.users,
                 hint,
             )
         }
@@ -93,6 +95,7 @@ pub(crate) fn session_cookie(state: &IssuerState, login: Login) -> Cookie<'stati
 /// Issues a code and sends the user back to the client (RFC 6749 4.1.2, RFC 9207 `iss`).
 pub(crate) fn respond_with_code(
     state: &IssuerState,
+    config: &Config,
     request: &AuthorizationRequest,
     login: Login,
     cookie: Option<Cookie<'static>>,
@@ -109,7 +112,7 @@ pub(crate) fn respond_with_code(
             nonce: request.nonce.clone(),
             pkce: request.pkce.clone(),
             login,
-            expires_at: state.now() + state.config.lifetimes.authorization_code,
+            expires_at: state.now() + config.lifetimes.authorization_code,
             redeemed: None,
         },
     );

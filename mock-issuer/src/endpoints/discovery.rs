@@ -13,7 +13,7 @@ use crate::state::{AppState, paths};
 pub async fn handle(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        state.discovery_json.clone(),
+        state.discovery_json(),
     )
 }
 

@@ -21,7 +21,8 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
 fn introspect(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
     let params = form_params(headers, body)?;
     let presented = client_auth::presented(headers, &params)?;
-    let client = client_auth::authenticate(&state.config, &presented)?;
+    let config = state.config();
+    let client = client_auth::authenticate(&config, &presented)?;
     // RFC 7662 2.1: the endpoint is protected; a public client cannot authenticate.
     if client.is_public() {
         return Err(OAuthError::invalid_client(

@@ -9,6 +9,6 @@ use crate::state::AppState;
 pub async fn handle(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        state.keys().jwks_json().clone(),
+        state.jwks_json(),
     )
 }

@@ -34,10 +34,8 @@ pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
             },
         );
     }
-    let Some(user) = params
-        .get("user")
-        .and_then(|sub| state.config.find_user(sub))
-    else {
+    let config = state.config();
+    let Some(user) = params.get("user").and_then(|sub| config.find_user(sub)) else {
         return pages::error_page("invalid_request", "no such user to sign in as");
     };
     let login = Login {
@@ -46,5 +44,5 @@ pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
         acr: login::acr_for(&request),
     };
     let cookie = session_cookie(&state, login.clone());
-    respond_with_code(&state, &request, login, Some(cookie))
+    respond_with_code(&state, &config, &request, login, Some(cookie))
 }

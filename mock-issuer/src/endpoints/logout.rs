@@ -57,6 +57,7 @@ pub fn logout_redirect(state: &IssuerState, params: &Params) -> Result<Option<St
     if let Some(name) = params.first_duplicate() {
         return Err(format!("`{name}` appears more than once"));
     }
+    let config = state.config();
     let hinted_client = match params.get("id_token_hint") {
         None => None,
         Some(hint) => Some(tokens::verify_id_token_hint(state, hint)?),
@@ -70,8 +71,7 @@ pub fn logout_redirect(state: &IssuerState, params: &Params) -> Result<Option<St
     };
     let client = match client_id {
         Some(id) => Some(
-            state
-                .config
+            config
                 .client(id)
                 .ok_or_else(|| format!("no client `{id}` is registered"))?,
         ),
@@ -86,8 +86,7 @@ pub fn logout_redirect(state: &IssuerState, params: &Params) -> Result<Option<St
     let registered = match client {
         Some(client) => client.post_logout_redirect_uris.iter().any(|r| r == uri),
         // Fief's logout URL names no client; accept a URI some client registered.
-        None => state
-            .config
+        None => config
             .clients
             .iter()
             .any(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)),

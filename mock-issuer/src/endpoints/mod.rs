@@ -1,6 +1,7 @@
 //! One module per endpoint, each shaped the same way: parse the request, apply the rules from
 //! [`crate::rules`], build the response.
 
+pub mod admin;
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;

@@ -20,7 +20,8 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
 fn revoke(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
     let params = form_params(headers, body)?;
     let presented = client_auth::presented(headers, &params)?;
-    let client = client_auth::authenticate(&state.config, &presented)?;
+    let config = state.config();
+    let client = client_auth::authenticate(&config, &presented)?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("`token` is required (RFC 7009 2.1)"))?;

@@ -23,12 +23,15 @@ fn exchange(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String
     let params = form_params(headers, body)?;
     let grant_type = grants::parse_grant_type(&params)?;
     let presented = client_auth::presented(headers, &params)?;
-    let client = client_auth::authenticate(&state.config, &presented)?;
+    let config = state.config();
+    let client = client_auth::authenticate(&config, &presented)?;
     grants::check_client_may_use(client, grant_type)?;
     let response = match grant_type {
-        GrantType::AuthorizationCode => grants::redeem_code(state, client, &params)?,
-        GrantType::RefreshToken => grants::refresh(state, client, &params)?,
-        GrantType::ClientCredentials => grants::client_credentials(state, client, &params)?,
+        GrantType::AuthorizationCode => grants::redeem_code(state, &config, client, &params)?,
+        GrantType::RefreshToken => grants::refresh(state, &config, client, &params)?,
+        GrantType::ClientCredentials => {
+            grants::client_credentials(state, &config, client, &params)?
+        }
     };
     serde_json::to_string(&response)
         .map_err(|e| OAuthError::invalid_request(format!("cannot encode the response: {e}")))

@@ -102,11 +102,12 @@ fn userinfo(state: &AppState, token: &str) -> Result<Value, BearerError> {
             "the access token lacks the openid scope (Core 5.3)",
         ));
     }
-    let user = state.config.find_user(&claims.sub).ok_or_else(|| {
+    let config = state.config();
+    let user = config.find_user(&claims.sub).ok_or_else(|| {
         BearerError::invalid_token("the access token's subject is not a known user")
     })?;
     let mut body = json!({ "sub": user.sub.to_string() });
-    for (name, value) in released_user_claims(&state.config, user, &scopes) {
+    for (name, value) in released_user_claims(&config, user, &scopes) {
         body[name] = value;
     }
     Ok(body)

@@ -1,7 +1,7 @@
 //! The grants of the token endpoint (RFC 6749 4.1.3, 4.4, 6): what makes each valid, applied to
 //! the state's stores.
 
-use crate::config::{ClientConfig, GrantType};
+use crate::config::{ClientConfig, Config, GrantType};
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::rules::pkce;
@@ -52,6 +52,7 @@ fn internal(why: String) -> OAuthError {
 /// Redeems an authorization code (RFC 6749 4.1.3; RFC 7636 4.6).
 pub fn redeem_code(
     state: &IssuerState,
+    config: &Config,
     client: &ClientConfig,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -117,11 +118,12 @@ pub fn redeem_code(
         grant.clone()
     };
 
-    let user = state.config.find_user(&grant.login.sub).ok_or_else(|| {
+    let user = config.find_user(&grant.login.sub).ok_or_else(|| {
         OAuthError::invalid_grant("the user of this authorization code no longer exists")
     })?;
     let issued = tokens::issue(
         state,
+        config,
         Grant {
             client,
             subject: Subject::User(user, &grant.login),
@@ -145,6 +147,7 @@ pub fn redeem_code(
 /// Exchanges a refresh token, rotating it (RFC 6749 6; RFC 9700 4.14.2).
 pub fn refresh(
     state: &IssuerState,
+    config: &Config,
     client: &ClientConfig,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -191,7 +194,7 @@ pub fn refresh(
             requested
         }
     };
-    let user = state.config.find_user(&grant.login.sub).ok_or_else(|| {
+    let user = config.find_user(&grant.login.sub).ok_or_else(|| {
         OAuthError::invalid_grant("the user of this refresh token no longer exists")
     })?;
     // The rotation happens under the lock so one refresh token yields one successor.
@@ -209,6 +212,7 @@ pub fn refresh(
     // Core 12.2: a refreshed ID token keeps iss, sub, aud and the original auth_time, without nonce.
     let issued = tokens::issue(
         state,
+        config,
         Grant {
             client,
             subject: Subject::User(user, &grant.login),
@@ -225,6 +229,7 @@ pub fn refresh(
 /// The client credentials grant (RFC 6749 4.4): a token about the client itself.
 pub fn client_credentials(
     state: &IssuerState,
+    config: &Config,
     client: &ClientConfig,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -258,6 +263,7 @@ pub fn client_credentials(
     }
     let issued = tokens::issue(
         state,
+        config,
         Grant {
             client,
             subject: Subject::Client,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::config::{ClientConfig, GrantType, UserConfig};
+use crate::config::{ClientConfig, Config, GrantType, UserConfig};
 use crate::keys::{SigningKey, TokenTyp};
 use crate::rules::claims::{AccessTokenClaims, IdTokenClaims, released_user_claims};
 use crate::rules::scope;
@@ -55,14 +55,16 @@ pub struct Issued {
 
 /// Issues the access token, the ID token when `openid` was granted, and a refresh token when
 /// `offline_access` was granted to a client allowed to refresh.
-pub fn issue(state: &IssuerState, grant: Grant<'_>) -> Result<Issued, String> {
+pub fn issue(state: &IssuerState, config: &Config, grant: Grant<'_>) -> Result<Issued, String> {
     let key = state
-        .signing_key_for(&grant.client.id)
+        .signing_key_for(config, &grant.client.id)
         .ok_or_else(|| format!("no signing key for client `{}`", grant.client.id))?;
     let now = state.now();
-    let lifetimes = &state.config.lifetimes;
-    let access = access_token_claims(state, &grant, state.rng.id(), now);
-    let access_token = sign(&key, TokenTyp::AccessToken, &access)?;
+    let lifetimes = &config.lifetimes;
+    let access = access_token_claims(state, config, &grant, state.rng.id(), now);
+    // Claims queued through the forge: one atomic load when there are none.
+    let queued = state.forge.queued_claims.take().unwrap_or_default();
+    let access_token = sign_with(&key, TokenTyp::AccessToken, &access, &queued.access_token)?;
 
     let id_token = match grant.subject {
         Subject::User(user, login) if scope::contains(grant.scopes, "openid") => {
@@ -78,9 +80,14 @@ pub fn issue(state: &IssuerState, grant: Grant<'_>) -> Result<Issued, String> {
                 nonce: grant.nonce.map(str::to_owned),
                 at_hash: Some(key.half_hash(&access_token)),
                 c_hash: grant.code.map(|code| key.half_hash(code)),
-                user_claims: released_user_claims(&state.config, user, grant.scopes),
+                user_claims: released_user_claims(config, user, grant.scopes),
             };
-            Some(sign(&key, TokenTyp::IdToken, &claims)?)
+            Some(sign_with(
+                &key,
+                TokenTyp::IdToken,
+                &claims,
+                &queued.id_token,
+            )?)
         }
         _ => None,
     };
@@ -127,6 +134,7 @@ pub fn issue(state: &IssuerState, grant: Grant<'_>) -> Result<Issued, String> {
 /// The claims of the access token for a grant (RFC 9068 2.2).
 pub fn access_token_claims(
     state: &IssuerState,
+    config: &Config,
     grant: &Grant<'_>,
     jti: String,
     now: u64,
@@ -147,7 +155,7 @@ pub fn access_token_claims(
         aud: client.access_token_audience(),
         client_id: client.id.clone(),
         azp: client.id.clone(),
-        exp: now + state.config.lifetimes.access_token,
+        exp: now + config.lifetimes.access_token,
         iat: now,
         auth_time,
         jti,
@@ -157,8 +165,18 @@ pub fn access_token_claims(
     }
 }
 
-fn sign(key: &SigningKey, typ: TokenTyp, claims: &impl Serialize) -> Result<String, String> {
-    let json = serde_json::to_vec(claims).map_err(|e| format!("cannot encode claims: {e}"))?;
+fn sign_with(
+    key: &SigningKey,
+    typ: TokenTyp,
+    claims: &impl Serialize,
+    queued: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, String> {
+    let json = if queued.is_empty() {
+        serde_json::to_vec(claims).map_err(|e| e.to_string())
+    } else {
+        crate::forge::claims::merge(claims, queued)
+    }
+    .map_err(|e| format!("cannot encode claims: {e}"))?;
     Ok(key.sign_jwt(typ, &json))
 }
 
@@ -207,6 +225,13 @@ fn verify_own_jwt<T: serde::de::DeserializeOwned>(
 ) -> Result<T, String> {
     let header = jsonwebtoken::decode_header(token)
         .map_err(|_| format!("the {what} is not a well-formed JWT"))?;
+    // RFC 7515 4.1.11: this issuer defines no header extensions, so any `crit` names one it
+    // does not understand. jsonwebtoken's header type drops `crit`, hence the raw look.
+    if raw_header_has(token, "crit") {
+        return Err(format!(
+            "the {what} names critical header parameters this issuer does not understand (RFC 7515 4.1.11)"
+        ));
+    }
     if !typ_ok(header.typ.as_deref()) {
         return Err(format!(
             "the {what} has the wrong type (typ `{}`, RFC 8725 3.11)",
@@ -217,14 +242,43 @@ fn verify_own_jwt<T: serde::de::DeserializeOwned>(
     let key = header
         .kid
         .as_deref()
-        .and_then(|kid| keys.by_kid(kid))
+        .and_then(|kid| keys.published_at(kid, state.now()))
         .ok_or_else(|| format!("the {what} was not signed by a key of this issuer"))?;
     let mut validation = jsonwebtoken::Validation::new(key.alg().jwt_algorithm());
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
     validation.set_issuer(&[&state.issuer]);
-    jsonwebtoken::decode::<T>(token, key.verifying_key(), &validation)
+    let claims = jsonwebtoken::decode::<serde_json::Value>(token, key.verifying_key(), &validation)
         .map(|data| data.claims)
-        .map_err(|e| format!("the {what} is invalid: {e}"))
+        .map_err(|e| format!("the {what} is invalid: {e}"))?;
+    // RFC 7519 4.1.5, checked on the issuer's clock (jsonwebtoken would use the system's).
+    if let Some(nbf) = claims.get("nbf") {
+        match nbf.as_u64() {
+            Some(nbf) if nbf > state.now() => {
+                return Err(format!(
+                    "the {what} is not valid yet (nbf is {} s ahead, RFC 7519 4.1.5)",
+                    nbf - state.now()
+                ));
+            }
+            Some(_) => {}
+            None => return Err(format!("the {what} has an nbf that is not a NumericDate")),
+        }
+    }
+    serde_json::from_value(claims).map_err(|e| format!("the {what} is invalid: {e}"))
+}
+
+/// Whether the JOSE header of a compact token has member `name`.
+fn raw_header_has(token: &str, name: &str) -> bool {
+    use base64::Engine as _;
+    token
+        .split('.')
+        .next()
+        .and_then(|header| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(header)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|header| header.get(name).is_some())
 }

@@ -268,3 +268,68 @@ pub fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
         .as_str()
         .unwrap_or_else(|| panic!("`{key}` missing in {value}"))
 }
+
+impl Harness {
+    /// A request to the admin API (`/_forge{path}`), with a JSON body when given.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self
+            .http
+            .request(method, self.url(&format!("/_forge{path}")));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Answer::read(request.send().await.expect("admin request")).await
+    }
+
+    /// The JWKS the issuer publishes now.
+    pub async fn jwks(&self) -> Value {
+        let response = self.http.get(self.url("/.well-known/jwks.json")).send();
+        Answer::read(response.await.expect("jwks")).await.json()
+    }
+
+    /// The kids of the JWKS, in order.
+    pub async fn jwks_kids(&self) -> Vec<String> {
+        self.jwks().await["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| str_of(k, "kid").to_owned())
+            .collect()
+    }
+}
+
+/// Whether an RS256 `token` verifies with the RSA `jwk` (its `n` and `e`).
+pub fn rsa_verifies(jwk: &Value, token: &str) -> bool {
+    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+    let component = |name: &str| {
+        URL_SAFE_NO_PAD
+            .decode(str_of(jwk, name))
+            .expect("base64url")
+    };
+    let (input, signature) = token.rsplit_once('.').expect("three segments");
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    RsaPublicKeyComponents {
+        n: component("n"),
+        e: component("e"),
+    }
+    .verify(&RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &signature)
+    .is_ok()
+}
+
+/// The key of `jwks` with this kid.
+pub fn jwk<'a>(jwks: &'a Value, kid: &str) -> &'a Value {
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == kid)
+        .unwrap_or_else(|| panic!("no key {kid} in {jwks}"))
+}
+
+/// The raw signature bytes of a compact JWS.
+pub fn signature_of(jwt: &str) -> Vec<u8> {
+    let (_, signature) = jwt.rsplit_once('.').expect("three segments");
+    URL_SAFE_NO_PAD.decode(signature).expect("base64url")
+}

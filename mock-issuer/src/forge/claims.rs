@@ -1,0 +1,169 @@
+//! Claims queued for the next token response: "the next token this issuer issues carries
+//! `tenant: 7`", without a configuration change. Each queued entry is consumed by exactly one
+//! token response (any grant), in the order queued.
+//!
+//! The token endpoint checks the queue on every issuance, so an empty queue costs one atomic
+//! load and nothing else.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::state::lock;
+
+/// Which tokens of the response get the claims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClaimsTarget {
+    AccessToken,
+    IdToken,
+    #[default]
+    Both,
+}
+
+/// Claims for one future token response. Values are set verbatim and override what the issuer
+/// would have put there, registered claims included: queueing `{"sub": null}` is allowed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedClaims {
+    #[serde(default)]
+    pub target: ClaimsTarget,
+    pub claims: Map<String, Value>,
+}
+
+/// Why claims cannot be queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClaimsError {
+    #[error("claims must be a JSON object, found {0}")]
+    NotAnObject(&'static str),
+}
+
+impl QueuedClaims {
+    /// Claims from a JSON value, which must be an object.
+    pub fn new(target: ClaimsTarget, claims: Value) -> Result<Self, ClaimsError> {
+        match claims {
+            Value::Object(claims) => Ok(Self { target, claims }),
+            other => Err(ClaimsError::NotAnObject(json_type(&other))),
+        }
+    }
+
+    fn applies_to_access_token(&self) -> bool {
+        matches!(self.target, ClaimsTarget::AccessToken | ClaimsTarget::Both)
+    }
+
+    fn applies_to_id_token(&self) -> bool {
+        matches!(self.target, ClaimsTarget::IdToken | ClaimsTarget::Both)
+    }
+}
+
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The claims taken for one token response.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TakenClaims {
+    pub access_token: Map<String, Value>,
+    pub id_token: Map<String, Value>,
+}
+
+/// The queue. Lock-free when empty.
+#[derive(Debug, Default)]
+pub struct ClaimQueue {
+    len: AtomicUsize,
+    queue: Mutex<VecDeque<QueuedClaims>>,
+}
+
+impl ClaimQueue {
+    pub fn push(&self, claims: QueuedClaims) {
+        let mut queue = lock(&self.queue);
+        queue.push_back(claims);
+        self.len.store(queue.len(), Ordering::Release);
+    }
+
+    /// Takes the entry for the next token response, if any.
+    pub fn take(&self) -> Option<TakenClaims> {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut queue = lock(&self.queue);
+        let entry = queue.pop_front();
+        self.len.store(queue.len(), Ordering::Release);
+        let entry = entry?;
+        let mut taken = TakenClaims::default();
+        if entry.applies_to_access_token() {
+            taken.access_token = entry.claims.clone();
+        }
+        if entry.applies_to_id_token() {
+            taken.id_token = entry.claims;
+        }
+        Some(taken)
+    }
+
+    pub fn pending(&self) -> Vec<QueuedClaims> {
+        lock(&self.queue).iter().cloned().collect()
+    }
+
+    pub fn clear(&self) {
+        let mut queue = lock(&self.queue);
+        queue.clear();
+        self.len.store(0, Ordering::Release);
+    }
+}
+
+/// Serialises `claims` with `extra` merged over it: the slow path, taken only when claims were
+/// queued.
+pub fn merge(claims: &impl Serialize, extra: &Map<String, Value>) -> Result<Vec<u8>, String> {
+    let mut value = serde_json::to_value(claims).map_err(|e| e.to_string())?;
+    if let Value::Object(map) = &mut value {
+        for (name, claim) in extra {
+            map.insert(name.clone(), claim.clone());
+        }
+    }
+    serde_json::to_vec(&value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn entries_are_taken_once_in_order_and_split_by_target() {
+        let queue = ClaimQueue::default();
+        assert_eq!(queue.take(), None);
+        queue.push(QueuedClaims::new(ClaimsTarget::AccessToken, json!({"a": 1})).unwrap());
+        queue.push(QueuedClaims::new(ClaimsTarget::Both, json!({"b": 2})).unwrap());
+        let first = queue.take().unwrap();
+        assert_eq!(Value::Object(first.access_token), json!({"a": 1}));
+        assert!(first.id_token.is_empty());
+        let second = queue.take().unwrap();
+        assert_eq!(Value::Object(second.id_token), json!({"b": 2}));
+        assert_eq!(Value::Object(second.access_token), json!({"b": 2}));
+        assert_eq!(queue.take(), None);
+    }
+
+    #[test]
+    fn only_objects_can_be_queued_and_merging_overrides() {
+        assert_eq!(
+            QueuedClaims::new(ClaimsTarget::Both, json!([1])),
+            Err(ClaimsError::NotAnObject("an array"))
+        );
+        let extra = json!({"sub": null, "tenant": 7});
+        let merged = merge(&json!({"sub": "x", "iss": "i"}), extra.as_object().unwrap()).unwrap();
+        let merged: Value = serde_json::from_slice(&merged).unwrap();
+        assert_eq!(merged, json!({"sub": null, "iss": "i", "tenant": 7}));
+    }
+}

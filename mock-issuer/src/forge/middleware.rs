@@ -1,0 +1,117 @@
+//! The layer in front of every endpoint: it fires scripted faults and records requests. The
+//! admin API is mounted outside it, so scripting a fault never breaks the way to clear it and
+//! the log holds only what clients sent.
+//!
+//! With no fault armed and the log off, a request costs one atomic load and a field read here.
+//! The log reads form bodies into memory once (they are limited to
+//! [`MAX_BODY_BYTES`]); the endpoint then takes the same bytes.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+
+use crate::forge::Endpoint;
+use crate::forge::faults::{self, FaultAction};
+use crate::forge::request_log::{LoggedParams, RecordedRequest, describe_authorization};
+use crate::params::Params;
+use crate::server::MAX_BODY_BYTES;
+use crate::state::AppState;
+
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let forge = &state.forge;
+    let logging = forge.requests.is_enabled();
+    let armed = forge.faults.is_armed();
+    if !logging && !armed {
+        return next.run(request).await;
+    }
+    let endpoint = Endpoint::from_path(request.uri().path());
+    let (parts, body) = request.into_parts();
+    let needs_params =
+        armed && endpoint.is_some_and(|endpoint| forge.faults.needs_params(endpoint));
+    let (body, form) = if (logging || needs_params) && is_form(&parts.headers) {
+        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(bytes) => {
+                let form = Params::parse(&bytes);
+                (Body::from(bytes), Some(form))
+            }
+            Err(_) => {
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is too large",
+                )
+                    .into_response();
+            }
+        }
+    } else {
+        (body, None)
+    };
+    let query = Params::parse(parts.uri.query().unwrap_or_default().as_bytes());
+    let fired = match endpoint {
+        Some(endpoint) if armed => forge
+            .faults
+            .take(endpoint, form.as_ref().and_then(|form| form.get("code"))),
+        _ => None,
+    };
+    let record = logging.then(|| {
+        let form = form.as_ref();
+        let mut duplicated: Vec<String> = query
+            .duplicates()
+            .chain(form.into_iter().flat_map(Params::duplicates))
+            .map(str::to_owned)
+            .collect();
+        duplicated.dedup();
+        RecordedRequest {
+            seq: 0,
+            at: state.now(),
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            endpoint,
+            query: LoggedParams::redacted(&query),
+            form: form.map(LoggedParams::redacted).unwrap_or_default(),
+            duplicated,
+            authorization: parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .map(describe_authorization),
+            status: None,
+            fault: fired.as_ref().map(faults::Fired::describe),
+        }
+    });
+    let request = Request::from_parts(parts, body);
+
+    let response = match (&fired, endpoint) {
+        (Some(fired), Some(endpoint)) => {
+            if let Some(delay) = fired.delay {
+                tokio::time::sleep(delay).await;
+            }
+            let params = form.as_ref().unwrap_or(&query);
+            match faults::respond(&state, endpoint, &fired.action, params) {
+                Some(response) => response,
+                None => next.run(request).await,
+            }
+        }
+        _ => next.run(request).await,
+    };
+
+    if let Some(mut record) = record {
+        let closed = fired
+            .as_ref()
+            .is_some_and(|f| f.action == FaultAction::CloseConnection);
+        record.status = (!closed).then(|| response.status().as_u16());
+        forge.requests.record(record);
+    }
+    response
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
