@@ -487,3 +487,36 @@ async fn client_credentials_issues_a_token_about_the_client() {
     .await
     .assert_oauth_error(400, "invalid_scope");
 }
+
+#[tokio::test]
+async fn es256_and_eddsa_clients_get_tokens_their_keys_verify() {
+    // RFC 7518 3.4 (ES256), RFC 8037 (EdDSA): a client's signing_alg picks the key; the
+    // issuer's own resource verifies the result, and at_hash follows the algorithm's hash.
+    for (alg, kid) in [("ES256", "forge-es256"), ("EdDSA", "forge-ed25519")] {
+        let mut config = Config::default();
+        config.clients[0].signing_alg = Some(match alg {
+            "ES256" => oidc_forge::config::SigningAlg::ES256,
+            _ => oidc_forge::config::SigningAlg::EdDSA,
+        });
+        let h = start_with(config).await;
+        let tokens = h.tokens(&[]).await;
+        let access_token = str_of(&tokens, "access_token");
+        let (header, _) = decode(access_token);
+        assert_eq!(
+            (header["alg"].as_str(), header["kid"].as_str()),
+            (Some(alg), Some(kid))
+        );
+        let (id_header, id) = decode(str_of(&tokens, "id_token"));
+        assert_eq!(id_header["alg"], alg);
+        let expected_at_hash = match alg {
+            "ES256" => half_sha256(access_token),
+            _ => {
+                let hash = digest::digest(&digest::SHA512, access_token.as_bytes());
+                URL_SAFE_NO_PAD.encode(&hash.as_ref()[..32])
+            }
+        };
+        assert_eq!(id["at_hash"], expected_at_hash, "{alg}");
+        let userinfo = h.userinfo(access_token).await;
+        assert_eq!(userinfo.status, StatusCode::OK, "{alg}: {}", userinfo.body);
+    }
+}
