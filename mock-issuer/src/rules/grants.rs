@@ -130,7 +130,7 @@ pub fn redeem_code(
             scopes: &grant.scopes,
             nonce: grant.nonce.as_deref(),
             code: Some(code),
-            refresh_family: None,
+            rotating: None,
         },
     )
     .map_err(internal)?;
@@ -219,7 +219,7 @@ pub fn refresh(
             scopes: &scopes,
             nonce: None,
             code: None,
-            refresh_family: Some(&grant.family),
+            rotating: Some(&grant),
         },
     )
     .map_err(internal)?;
@@ -270,7 +270,7 @@ pub fn client_credentials(
             scopes: &scopes,
             nonce: None,
             code: None,
-            refresh_family: None,
+            rotating: None,
         },
     )
     .map_err(internal)?;

@@ -27,8 +27,9 @@ pub struct Grant<'a> {
     pub nonce: Option<&'a str>,
     /// The authorization code redeemed, for `c_hash`.
     pub code: Option<&'a str>,
-    /// The refresh-token family to continue, when rotating.
-    pub refresh_family: Option<&'a str>,
+    /// The refresh grant being rotated: its successor keeps its scope and family, whatever
+    /// narrower scope this access token has (RFC 6749 6).
+    pub rotating: Option<&'a RefreshGrant>,
 }
 
 /// A successful token response (RFC 6749 5.1).
@@ -92,20 +93,30 @@ pub fn issue(state: &IssuerState, config: &Config, grant: Grant<'_>) -> Result<I
         _ => None,
     };
 
-    let (refresh_token, refresh_family) = match grant.subject {
-        Subject::User(_, login)
+    // A rotation always yields a successor, since the old token is spent; a new grant yields a
+    // refresh token only with offline_access (Core 11) for a client allowed to refresh.
+    let refresh = match (grant.subject, grant.rotating) {
+        (Subject::User(..), Some(rotating)) => {
+            Some((rotating.scopes.clone(), Some(rotating.family.clone())))
+        }
+        (Subject::User(..), None)
             if scope::contains(grant.scopes, "offline_access")
                 && grant.client.grant_types.contains(&GrantType::RefreshToken) =>
         {
+            Some((grant.scopes.to_vec(), None))
+        }
+        _ => None,
+    };
+    let (refresh_token, refresh_family) = match (grant.subject, refresh) {
+        (Subject::User(_, login), Some((scopes, family))) => {
+            // The token is drawn before a new family id, an order the deterministic mode keeps.
             let token = state.rng.secret();
-            let family = grant
-                .refresh_family
-                .map_or_else(|| state.rng.id(), str::to_owned);
+            let family = family.unwrap_or_else(|| state.rng.id());
             state.store_refresh_token(
                 token.clone(),
                 RefreshGrant {
                     client_id: grant.client.id.clone(),
-                    scopes: grant.scopes.to_vec(),
+                    scopes,
                     login: login.clone(),
                     expires_at: now + lifetimes.refresh_token,
                     family: family.clone(),

@@ -520,3 +520,43 @@ async fn es256_and_eddsa_clients_get_tokens_their_keys_verify() {
         assert_eq!(userinfo.status, StatusCode::OK, "{alg}: {}", userinfo.body);
     }
 }
+
+#[tokio::test]
+async fn a_narrowed_refresh_keeps_the_original_scope_on_the_new_refresh_token() {
+    // RFC 6749 6: the new refresh token's scope MUST be identical to the old one's; only the
+    // access token is narrowed. Narrowing away offline_access still yields a successor, since
+    // the old token is spent by the rotation.
+    let h = start().await;
+    let first = h.tokens(&[("scope", "openid email offline_access")]).await;
+    let narrowed = h
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", str_of(&first, "refresh_token")),
+                ("scope", "openid"),
+            ],
+            Some(WEB),
+        )
+        .await;
+    assert_eq!(narrowed.status, StatusCode::OK, "{}", narrowed.body);
+    let narrowed = narrowed.json();
+    assert_eq!(narrowed["scope"], "openid");
+    let successor = str_of(&narrowed, "refresh_token");
+    let introspected = h
+        .post_form("/introspect", &[("token", successor)], Some(WEB))
+        .await
+        .json();
+    assert_eq!(introspected["scope"], "openid email offline_access");
+    let widened_back = h
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", successor),
+                ("scope", "openid email offline_access"),
+            ],
+            Some(WEB),
+        )
+        .await;
+    assert_eq!(widened_back.status, StatusCode::OK, "{}", widened_back.body);
+    assert_eq!(widened_back.json()["scope"], "openid email offline_access");
+}

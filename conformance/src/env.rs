@@ -1,0 +1,413 @@
+//! In-process environments: the issuer on 127.0.0.1 port 0, and the client's example apps
+//! served next to it, each on a port of its own, so every scenario runs in parallel with the
+//! others and starts in milliseconds.
+
+use std::sync::Arc;
+
+use oidc_forge::{Config, FixedClock, MockIssuer};
+use oidc_forge_client::Client;
+use oidc_forge_client::axum::WebFlow;
+use oidc_forge_client::clock::{Clock, FixedClock as AppClock};
+use tokio::net::TcpListener;
+
+use crate::apps;
+use crate::http::{self, Answer};
+use crate::scenario::{Failure, setup};
+
+/// 2026-01-01T00:00:00Z: the issuer's and the apps' shared frozen time.
+pub const NOW: u64 = 1_767_225_600;
+/// The confidential client of the default configuration.
+pub const WEB_CLIENT: (&str, &str) = ("forge-web", "forge-web-secret");
+/// The public client of the default configuration.
+pub const SPA_CLIENT: &str = "forge-spa";
+/// `forge-web`'s first registered redirect URI.
+pub const REDIRECT_URI: &str = "http://localhost:8000/auth-callback";
+/// `forge-spa`'s redirect URI.
+pub const SPA_REDIRECT_URI: &str = "http://localhost:3000/callback";
+/// alice, whom the default configuration signs in automatically.
+pub const ALICE: &str = "4b3c7a4e-6f1e-4f8a-9d2b-1c0e5a7f3b21";
+/// bob.
+pub const BOB: &str = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4";
+/// RFC 7636 Appendix B's verifier and its S256 challenge.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// See [`VERIFIER`].
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// An issuer on a frozen clock, with an HTTP client to call it.
+#[derive(Debug)]
+pub struct IssuerEnv {
+    /// The running issuer.
+    pub issuer: MockIssuer,
+    /// Its clock, to expire codes and tokens on demand.
+    pub clock: Arc<FixedClock>,
+    /// A client that never follows redirects.
+    pub http: reqwest::Client,
+}
+
+impl IssuerEnv {
+    /// The default configuration with `edit` applied, on a clock frozen at [`NOW`].
+    pub async fn start(edit: impl FnOnce(&mut Config)) -> Result<Self, Failure> {
+        let mut config = Config::default();
+        edit(&mut config);
+        let clock = Arc::new(FixedClock::new(NOW));
+        let issuer = MockIssuer::builder()
+            .config(config)
+            .clock(clock.clone())
+            .start()
+            .await
+            .map_err(setup)?;
+        Ok(Self {
+            issuer,
+            clock,
+            http: http::client(),
+        })
+    }
+
+    /// The issuer identifier.
+    pub fn iss(&self) -> &str {
+        self.issuer.url()
+    }
+
+    /// The full URL of a path on the issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer.url())
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Result<Answer, Failure> {
+        Answer::send(self.http.get(self.url(path))).await
+    }
+
+    /// `GET /authorize` with `params`.
+    pub async fn authorize(&self, params: &[(String, String)]) -> Result<Answer, Failure> {
+        self.authorize_with_cookie(params, None).await
+    }
+
+    /// `GET /authorize` with `params` and the issuer's session cookie.
+    pub async fn authorize_with_cookie(
+        &self,
+        params: &[(String, String)],
+        cookie: Option<&str>,
+    ) -> Result<Answer, Failure> {
+        let mut request = self.http.get(self.url("/authorize")).query(params);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        Answer::send(request).await
+    }
+
+    /// Runs `/authorize` (auto-login) and returns the code.
+    pub async fn code(&self, params: &[(String, String)]) -> Result<String, Failure> {
+        let answer = self.authorize(params).await?;
+        answer.expect_status(302)?;
+        let params = answer.location_params()?;
+        params
+            .get("code")
+            .cloned()
+            .ok_or_else(|| Failure::mismatch(format!("no code in the redirect: {params:?}")))
+    }
+
+    /// POSTs a form to `path`, with HTTP Basic credentials when given.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Result<Answer, Failure> {
+        let mut request = self.http.post(self.url(path)).form(form);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        Answer::send(request).await
+    }
+
+    /// POSTs to the token endpoint.
+    pub async fn token(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Result<Answer, Failure> {
+        self.post_form("/api/token", form, basic).await
+    }
+
+    /// Redeems `code` as `forge-web` with the default redirect URI and verifier.
+    pub async fn redeem(&self, code: &str) -> Result<Answer, Failure> {
+        self.token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(WEB_CLIENT),
+        )
+        .await
+    }
+
+    /// A whole code flow with the default parameters plus `changes`: the token response.
+    pub async fn tokens(&self, changes: &[(&str, &str)]) -> Result<serde_json::Value, Failure> {
+        let code = self.code(&authorize_params(changes)).await?;
+        let answer = self.redeem(&code).await?;
+        answer.expect_status(200)?;
+        answer.json()
+    }
+
+    /// `GET /api/userinfo` with the token in the header.
+    pub async fn userinfo(&self, token: &str) -> Result<Answer, Failure> {
+        Answer::send(self.http.get(self.url("/api/userinfo")).bearer_auth(token)).await
+    }
+}
+
+/// `forge-web`'s authorization parameters (PKCE S256, state `state-1`, nonce `nonce-1`),
+/// overridden by `changes`; an empty value removes the parameter.
+pub fn authorize_params(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = [
+        ("response_type", "code"),
+        ("client_id", WEB_CLIENT.0),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid email offline_access"),
+        ("state", "state-1"),
+        ("nonce", "nonce-1"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (name, value) in changes {
+        params.retain(|(k, _)| k != name);
+        if !value.is_empty() {
+            params.push((name.to_string(), value.to_string()));
+        }
+    }
+    params
+}
+
+/// Binds 127.0.0.1:0: the listener and its base URL.
+pub async fn bind() -> Result<(TcpListener, String), Failure> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(setup)?;
+    let addr = listener.local_addr().map_err(setup)?;
+    Ok((listener, format!("http://{addr}")))
+}
+
+/// Serves `app` on `listener` in the background, for as long as the runtime lives.
+pub fn serve(listener: TcpListener, app: axum::Router) {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+}
+
+/// A client for `forge-web` at `issuer` on a clock frozen at [`NOW`].
+pub fn app_client(issuer: &str) -> Result<(Client, Arc<AppClock>), Failure> {
+    let clock = Arc::new(AppClock::new(NOW));
+    let client = Client::builder(issuer, WEB_CLIENT.0)
+        .client_secret(WEB_CLIENT.1)
+        .clock(clock.clone() as Arc<dyn Clock>)
+        .http_client(http::client())
+        .build()
+        .map_err(setup)?;
+    Ok((client, clock))
+}
+
+/// The web example app served next to an issuer that registers its callback and home page.
+pub struct WebEnv {
+    /// The app's base URL.
+    pub url: String,
+    /// The issuer.
+    pub issuer: IssuerEnv,
+    /// The app's login flow (its client, cache and cookie names).
+    pub flow: WebFlow,
+    /// The app's clock.
+    pub app_clock: Arc<AppClock>,
+}
+
+impl std::fmt::Debug for WebEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebEnv")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebEnv {
+    /// The default issuer configuration plus the app's URLs, then `edit`.
+    pub async fn start(edit: impl FnOnce(&mut Config)) -> Result<Self, Failure> {
+        Self::start_with(edit, false).await
+    }
+
+    /// As [`WebEnv::start`], with `Secure` cookies or not.
+    pub async fn start_with(
+        edit: impl FnOnce(&mut Config),
+        secure_cookies: bool,
+    ) -> Result<Self, Failure> {
+        let (listener, url, issuer) = Self::prepare(edit).await?;
+        let (client, app_clock) = app_client(issuer.iss())?;
+        Self::launch(listener, url, issuer, client, app_clock, secure_cookies)
+    }
+
+    /// Binds the app's port and starts an issuer that registers its callback and home page.
+    pub async fn prepare(
+        edit: impl FnOnce(&mut Config),
+    ) -> Result<(TcpListener, String, IssuerEnv), Failure> {
+        let (listener, url) = bind().await?;
+        let callback = format!("{url}/auth-callback");
+        let home = format!("{url}/");
+        let issuer = IssuerEnv::start(|config| {
+            if let Some(web) = config.client_mut(WEB_CLIENT.0) {
+                web.redirect_uris.push(callback);
+                web.post_logout_redirect_uris.push(home);
+            }
+            edit(config);
+        })
+        .await?;
+        Ok((listener, url, issuer))
+    }
+
+    /// Serves the web example with `client` on the prepared port.
+    pub fn launch(
+        listener: TcpListener,
+        url: String,
+        issuer: IssuerEnv,
+        client: Client,
+        app_clock: Arc<AppClock>,
+        secure_cookies: bool,
+    ) -> Result<Self, Failure> {
+        let settings = apps::web::Settings {
+            issuer: issuer.iss().to_owned(),
+            client_id: WEB_CLIENT.0.into(),
+            client_secret: Some(WEB_CLIENT.1.into()),
+            app_url: url.clone(),
+            secure_cookies,
+            cookie_key: None,
+        };
+        let flow = apps::web::flow(&settings, client).map_err(setup)?;
+        serve(listener, apps::web::app(flow.clone()));
+        Ok(Self {
+            url,
+            issuer,
+            flow,
+            app_clock,
+        })
+    }
+
+    /// The full URL of a path on the app.
+    pub fn app(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+}
+
+/// An attacker's server: serves a JWKS at `/jwks` and counts every request it receives, so a
+/// scenario can prove that an application never fetched a URL a token pointed it to.
+#[derive(Debug, Clone)]
+pub struct AttackerServer {
+    /// Its base URL.
+    pub url: String,
+    hits: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl AttackerServer {
+    /// Serves `jwks` on 127.0.0.1, port 0.
+    pub async fn start(jwks: serde_json::Value) -> Result<Self, Failure> {
+        let (listener, url) = bind().await?;
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            let counter = counter.clone();
+            let jwks = jwks.clone();
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                axum::Json(jwks)
+            }
+        });
+        serve(listener, app);
+        Ok(Self { url, hits })
+    }
+
+    /// How many requests reached it.
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// What a [`TokenRewriter`] does to a successful token response.
+pub type Rewrite = Arc<dyn Fn(&mut serde_json::Map<String, serde_json::Value>) + Send + Sync>;
+
+/// A man in the middle of the token endpoint: serves a copy of the issuer's discovery document
+/// whose `token_endpoint` points at itself, forwards token requests to the issuer, and rewrites
+/// the JSON answers with `rewrite`. For token-response variants an issuer would not produce.
+#[derive(Debug, Clone)]
+pub struct TokenRewriter {
+    /// The discovery URL to configure the client with.
+    pub discovery_url: String,
+    rewritten: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TokenRewriter {
+    /// Starts the proxy in front of `issuer`.
+    pub async fn start(issuer: &str, rewrite: Rewrite) -> Result<Self, Failure> {
+        let (listener, url) = bind().await?;
+        let http = http::client();
+        let document: serde_json::Value = http
+            .get(format!("{issuer}/.well-known/openid-configuration"))
+            .send()
+            .await
+            .map_err(setup)?
+            .json()
+            .await
+            .map_err(setup)?;
+        let upstream = document["token_endpoint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut served = document.clone();
+        served["token_endpoint"] = format!("{url}/token").into();
+        let rewritten = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = rewritten.clone();
+        let token = move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let http = http.clone();
+            let upstream = upstream.clone();
+            let counter = counter.clone();
+            let rewrite = rewrite.clone();
+            async move {
+                let mut request = http.post(&upstream).body(body);
+                for name in ["authorization", "content-type"] {
+                    if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+                        request = request.header(name, value);
+                    }
+                }
+                let Ok(response) = request.send().await else {
+                    return (
+                        axum::http::StatusCode::BAD_GATEWAY,
+                        axum::Json(serde_json::json!({})),
+                    );
+                };
+                let status = axum::http::StatusCode::from_u16(response.status().as_u16())
+                    .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+                let mut json: serde_json::Value = response.json().await.unwrap_or_default();
+                if status.is_success() {
+                    if let Some(object) = json.as_object_mut() {
+                        rewrite(object);
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+                (status, axum::Json(json))
+            }
+        };
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                axum::routing::get(move || async move { axum::Json(served) }),
+            )
+            .route("/token", axum::routing::post(token));
+        serve(listener, app);
+        Ok(Self {
+            discovery_url: format!("{url}/.well-known/openid-configuration"),
+            rewritten,
+        })
+    }
+
+    /// How many successful token responses were rewritten.
+    pub fn rewritten(&self) -> usize {
+        self.rewritten.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,124 @@
+//! Executing scenarios: in process (every group, each scenario with a fresh issuer and app),
+//! or against an API target (groups B and D, for the `check` command), into [`Record`]s that
+//! the test harness, the table, the JUnit file and the report all read.
+
+use std::sync::Arc;
+
+use crate::catalogue::SCENARIOS;
+use crate::scenario::{Failure, IdTokenHalf, Outcome, Runner, Scenario};
+use crate::target::ApiTarget;
+
+/// The verdict of one scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// It passed; what was observed.
+    Pass(String),
+    /// It failed; why.
+    Fail(String),
+    /// The target lacks what it needs (the `check` command only).
+    Skipped(String),
+    /// The row cannot apply; why.
+    NotApplicable(&'static str),
+}
+
+impl Verdict {
+    /// `PASS`, `FAIL`, `SKIP`, `N/A`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Pass(_) => "PASS",
+            Verdict::Fail(_) => "FAIL",
+            Verdict::Skipped(_) => "SKIP",
+            Verdict::NotApplicable(_) => "N/A",
+        }
+    }
+
+    /// The "got" column: the observation, the failure, or the reason.
+    pub fn detail(&self) -> &str {
+        match self {
+            Verdict::Pass(text) | Verdict::Fail(text) | Verdict::Skipped(text) => text,
+            Verdict::NotApplicable(why) => why,
+        }
+    }
+
+    /// Whether it counts as a failure.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Verdict::Fail(_))
+    }
+
+    fn from_outcome(outcome: Outcome) -> Self {
+        match outcome {
+            Ok(pass) => Verdict::Pass(pass.observed),
+            Err(Failure::Skipped(why)) => Verdict::Skipped(why),
+            Err(failure) => Verdict::Fail(failure.to_string()),
+        }
+    }
+}
+
+/// A scenario and its verdict.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The row.
+    pub scenario: &'static Scenario,
+    /// What happened.
+    pub verdict: Verdict,
+}
+
+/// Runs a scenario in process: A and C against fresh in-process servers, B and D against a
+/// fresh in-process API example. A skip is a failure here: the in-process targets provide
+/// everything every row needs.
+pub async fn in_process(scenario: &Scenario) -> Outcome {
+    match scenario.runner {
+        Runner::InProcess(run) => run().await,
+        Runner::Api(run) => run(Arc::new(ApiTarget::api_example().await?)).await,
+        Runner::Token { access, id_token } => {
+            let access = access(Arc::new(ApiTarget::api_example().await?)).await?;
+            let id_token = match id_token {
+                IdTokenHalf::Run(run) => run().await?.observed,
+                IdTokenHalf::NotApplicable(why) => format!("n/a ({why})"),
+            };
+            Ok(crate::scenario::Pass::new(format!(
+                "access token: {}; ID token: {id_token}",
+                access.observed
+            )))
+        }
+        Runner::NotApplicable(why) => Err(Failure::setup(format!("not applicable: {why}"))),
+    }
+    .map_err(|failure| match failure {
+        Failure::Skipped(why) => Failure::mismatch(format!(
+            "the in-process target must provide everything, but the scenario skipped: {why}"
+        )),
+        other => other,
+    })
+}
+
+/// Runs every scenario in process, one after the other, for the report.
+pub async fn all_in_process() -> Vec<Record> {
+    let mut records = Vec::with_capacity(SCENARIOS.len());
+    for scenario in SCENARIOS {
+        let verdict = match scenario.runner {
+            Runner::NotApplicable(why) => Verdict::NotApplicable(why),
+            _ => Verdict::from_outcome(in_process(scenario).await),
+        };
+        records.push(Record { scenario, verdict });
+    }
+    records
+}
+
+/// Runs the rows that apply to any application (B and the access-token half of D) against
+/// `target`, in catalogue order.
+pub async fn against(target: Arc<ApiTarget>) -> Vec<Record> {
+    let mut records = Vec::new();
+    for scenario in SCENARIOS.iter().filter(|s| s.runs_against_any_app()) {
+        let outcome = match scenario.runner {
+            Runner::Api(run) => run(target.clone()).await,
+            Runner::Token { access, .. } => access(target.clone()).await,
+            _ => continue,
+        };
+        records.push(Record {
+            scenario,
+            verdict: Verdict::from_outcome(outcome),
+        });
+    }
+    records
+}

@@ -1,0 +1,787 @@
+//! Group B: bearer tokens on the protected routes of an API application, minted by the issuer
+//! the application trusts. The same functions run against the client's API example under
+//! `cargo test` and against any application with the `check` command.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::http::{Answer, in_error_charset, shorten};
+use oidc_forge::forge::mint::Mutation;
+
+use crate::mint::{with, without};
+use crate::scenario::{Failure, Outcome, Pass};
+use crate::target::{ApiTarget, Route};
+use crate::{ensure, ensure_eq};
+
+/// Asserts a 2xx: the valid twin, or an accepted variant.
+pub fn expect_ok(answer: &Answer, what: &str) -> Result<(), Failure> {
+    ensure!(
+        (200..300).contains(&answer.status),
+        "{what}: expected 2xx, got {}: {}",
+        answer.status,
+        shorten(&answer.body)
+    );
+    Ok(())
+}
+
+/// Asserts RFC 6750 3.1 `invalid_token`: 401 with `WWW-Authenticate: Bearer ...
+/// error="invalid_token"`.
+pub fn expect_invalid_token(answer: &Answer, what: &str) -> Result<(), Failure> {
+    ensure!(
+        answer.status == 401,
+        "{what}: expected 401 invalid_token, got {}: {}",
+        answer.status,
+        shorten(&answer.body)
+    );
+    let challenge = answer.challenge().unwrap_or_default();
+    ensure!(
+        is_bearer(challenge) && challenge.contains("error=\"invalid_token\""),
+        "{what}: expected WWW-Authenticate: Bearer error=\"invalid_token\", got {challenge:?}"
+    );
+    Ok(())
+}
+
+/// Whether a challenge uses the Bearer scheme (case-insensitive, RFC 9110 11.1).
+fn is_bearer(challenge: &str) -> bool {
+    challenge
+        .split([' ', ','])
+        .next()
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer"))
+}
+
+/// Presents `token` on `route`, expecting `invalid_token`.
+async fn rejects(
+    target: &ApiTarget,
+    route: &Route,
+    token: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    expect_invalid_token(&target.bearer(route, token).await?, what)
+}
+
+/// Presents `token` on `route`, expecting 2xx.
+async fn accepts(
+    target: &ApiTarget,
+    route: &Route,
+    token: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    expect_ok(&target.bearer(route, token).await?, what)
+}
+
+/// Signs `claims` with the issuer's key and the access-token header.
+fn signed(target: &ApiTarget, claims: &Value) -> String {
+    target.mint.sign(&target.mint.access_header(), claims)
+}
+
+/// An access token for `route` minted by the issuer's forge (`MockIssuer::mint`), wrong in the
+/// ways `mutations` name; with none, the forge's valid twin.
+pub fn forged(
+    target: &ApiTarget,
+    route: &Route,
+    mutations: Vec<Mutation>,
+) -> Result<String, Failure> {
+    target
+        .issuer
+        .mint()
+        .access_token()
+        .user(&target.mint.profile.sub)
+        .client(&target.mint.profile.client_id)
+        .scopes(route.scopes.clone())
+        .permissions(route.permissions.clone())
+        .mutations(mutations)
+        .sign()
+        .map_err(crate::scenario::setup)
+}
+
+/// Forge-minted tokens for `route`, one per mutation, named `forge <Mutation>`.
+pub fn forge_cases(
+    target: &ApiTarget,
+    route: &Route,
+    mutations: Vec<Mutation>,
+) -> Result<Vec<(String, String)>, Failure> {
+    mutations
+        .into_iter()
+        .map(|m| {
+            Ok((
+                format!("forge {}", mutation_name(&m)),
+                forged(target, route, vec![m])?,
+            ))
+        })
+        .collect()
+}
+
+/// A mutation's name for messages: its `Debug` form, cut to 60 characters (a 10 KB `kid` is
+/// not worth printing).
+pub fn mutation_name(mutation: &Mutation) -> String {
+    let full = format!("{mutation:?}");
+    if full.chars().count() <= 60 {
+        full
+    } else {
+        format!("{}…", full.chars().take(59).collect::<String>())
+    }
+}
+
+/// Presents each token, expecting `invalid_token`.
+pub async fn all_rejected(
+    target: &ApiTarget,
+    route: &Route,
+    tokens: &[(String, String)],
+) -> Result<(), Failure> {
+    for (what, token) in tokens {
+        expect_invalid_token(&target.bearer(route, token).await?, what)?;
+    }
+    Ok(())
+}
+
+/// The valid twin for `route`, shown to pass first.
+pub async fn twin(target: &ApiTarget, route: &Route) -> Result<(), Failure> {
+    accepts(target, route, &target.token_for(route), "the valid twin").await?;
+    accepts(
+        target,
+        route,
+        &forged(target, route, Vec::new())?,
+        "the forge's valid twin",
+    )
+    .await
+}
+
+/// B-01: a valid token with the required scopes and permissions.
+pub async fn b01_valid_token(target: Arc<ApiTarget>) -> Outcome {
+    let mut passed = Vec::new();
+    for route in target.routes.routes.iter() {
+        let answer = target.bearer(route, &target.token_for(route)).await?;
+        expect_ok(&answer, &route.path)?;
+        passed.push(format!("{} {}", route.path, answer.status));
+    }
+    // "The user is optional": these routes ask for the token only, so the in-process app
+    // must not have called UserInfo (another app may, as it likes).
+    if matches!(target.clock, crate::target::TargetClock::Fixed(_)) {
+        let calls = target
+            .issuer
+            .requests_to(oidc_forge::forge::Endpoint::Userinfo)
+            .len();
+        ensure_eq!(calls, 0, "UserInfo calls for token-only routes");
+        passed.push("no UserInfo call".into());
+    }
+    Ok(Pass::new(passed.join(", ")))
+}
+
+/// B-02: no `Authorization` header.
+pub async fn b02_no_token(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    twin(&target, route).await?;
+    let answer = target.call(route, None).await?;
+    answer.expect_status(401)?;
+    let challenge = answer
+        .challenge()
+        .ok_or_else(|| Failure::mismatch("401 without WWW-Authenticate (RFC 6750 3)"))?;
+    ensure!(is_bearer(challenge), "a Bearer challenge: {challenge:?}");
+    ensure!(
+        !challenge.contains("error="),
+        "no error code without a token (RFC 6750 3.1): {challenge:?}"
+    );
+    Ok(Pass::new(format!("401, WWW-Authenticate: {challenge}")))
+}
+
+/// B-03: another scheme, or `Bearer` with nothing after it.
+pub async fn b03_wrong_scheme_or_empty_bearer(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    twin(&target, route).await?;
+    let basic = target.call(route, Some("Basic YWxpY2U6c2VjcmV0")).await?;
+    basic.expect_status(401)?;
+    ensure!(
+        !basic.challenge().unwrap_or_default().contains("error="),
+        "Basic is no bearer token at all: no error code, got {:?}",
+        basic.challenge()
+    );
+    let empty = target.call(route, Some("Bearer")).await?;
+    empty.expect_status(400)?;
+    ensure!(
+        empty
+            .challenge()
+            .is_some_and(|c| c.contains("error=\"invalid_request\"")),
+        "`Bearer` alone: invalid_request, got {:?}",
+        empty.challenge()
+    );
+    Ok(Pass::new(
+        "Basic: 401 without error code; `Bearer` alone: 400 invalid_request",
+    ))
+}
+
+/// B-04: the scheme in another letter case.
+pub async fn b04_scheme_case_insensitive(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    let token = target.token_for(route);
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let answer = target
+            .call(route, Some(&format!("{scheme} {token}")))
+            .await?;
+        expect_ok(&answer, scheme)?;
+    }
+    Ok(Pass::new("bearer, BEARER, bEaReR: 2xx"))
+}
+
+/// B-05: the token in the query string.
+pub async fn b05_token_in_query(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    let token = target.token_for(route);
+    twin(&target, route).await?;
+    let url = format!("{}?access_token={token}", target.url_of(route));
+    let answer = target.call_url(&url, None).await?;
+    ensure!(
+        matches!(answer.status, 400 | 401),
+        "a query token is refused (400 or 401), got {}: {}",
+        answer.status,
+        shorten(&answer.body)
+    );
+    Ok(Pass::new(format!("?access_token=: {}", answer.status)))
+}
+
+/// B-06: `exp` in the past beyond the leeway.
+pub async fn b06_expired(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    twin(&target, route).await?;
+    let now = target.now();
+    let exp = now - target.routes.leeway - target.margin() - 10;
+    let claims = with(
+        target.claims_for(route),
+        &[("exp", json!(exp)), ("iat", json!(exp - 300))],
+    );
+    rejects(&target, route, &signed(&target, &claims), "expired").await?;
+    all_rejected(
+        &target,
+        route,
+        &forge_cases(&target, route, vec![Mutation::Expired])?,
+    )
+    .await?;
+    Ok(Pass::new(format!(
+        "exp = now - {} s, and the forge's Expired (an hour ago): 401 invalid_token",
+        now - exp
+    )))
+}
+
+/// B-07: `exp` inside the leeway, and the boundary.
+pub async fn b07_leeway_boundary(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    let now = target.now();
+    let leeway = target.routes.leeway;
+    let margin = target.margin();
+    let token = |exp: u64| {
+        signed(
+            &target,
+            &with(
+                target.claims_for(route),
+                &[("exp", json!(exp)), ("iat", json!(exp - 300))],
+            ),
+        )
+    };
+    // Inside: half the leeway ago.
+    accepts(
+        &target,
+        route,
+        &token(now - leeway / 2),
+        "exp = now - leeway/2",
+    )
+    .await?;
+    // RFC 7519 4.1.4: "on or after" exp (plus leeway) is expired, so the boundary second is out.
+    accepts(
+        &target,
+        route,
+        &token(now - leeway + 1 + margin),
+        "exp one second inside the leeway",
+    )
+    .await?;
+    rejects(
+        &target,
+        route,
+        &token(now - leeway - margin),
+        "exp exactly at the leeway",
+    )
+    .await?;
+    // "A few minutes" at most: ten minutes ago is out whatever the leeway.
+    rejects(&target, route, &token(now - 600), "exp ten minutes ago").await?;
+    Ok(Pass::new(format!(
+        "leeway {leeway} s (margin {margin} s): now-{} and now-{} accepted; now-{} and now-600 refused",
+        leeway / 2,
+        leeway - 1 - margin,
+        leeway + margin
+    )))
+}
+
+/// B-08: `nbf` in the future.
+pub async fn b08_not_before(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    let now = target.now();
+    let claims = |nbf: u64| with(target.claims_for(route), &[("nbf", json!(nbf))]);
+    accepts(&target, route, &signed(&target, &claims(now)), "nbf = now").await?;
+    let nbf = now + target.routes.leeway + target.margin() + 60;
+    rejects(
+        &target,
+        route,
+        &signed(&target, &claims(nbf)),
+        "nbf in the future",
+    )
+    .await?;
+    Ok(Pass::new(format!(
+        "nbf = now: 2xx; nbf = now + {} s: 401 invalid_token",
+        nbf - now
+    )))
+}
+
+/// B-09: `iat` in the future beyond the skew.
+pub async fn b09_issued_in_future(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    twin(&target, route).await?;
+    let now = target.now();
+    // The OpenID suite uses five minutes.
+    let iat = now + target.routes.leeway.max(300) + target.margin() + 60;
+    let claims = with(
+        target.claims_for(route),
+        &[("iat", json!(iat)), ("exp", json!(iat + 300))],
+    );
+    rejects(
+        &target,
+        route,
+        &signed(&target, &claims),
+        "iat in the future",
+    )
+    .await?;
+    Ok(Pass::new(format!(
+        "iat = now + {} s: 401 invalid_token",
+        iat - now
+    )))
+}
+
+/// B-10: `exp` missing.
+pub async fn b10_exp_missing(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    twin(&target, route).await?;
+    let claims = without(target.claims_for(route), &["exp"]);
+    rejects(&target, route, &signed(&target, &claims), "no exp").await?;
+    all_rejected(
+        &target,
+        route,
+        &forge_cases(&target, route, vec![Mutation::MissingClaim("exp".into())])?,
+    )
+    .await?;
+    Ok(Pass::new("no exp: 401 invalid_token"))
+}
+
+/// Variants of an issuer identifier that a string comparison must tell apart.
+pub fn issuer_variants(iss: &str) -> Vec<(&'static str, String)> {
+    let mut variants = vec![("trailing slash", format!("{iss}/"))];
+    if let Some(rest) = iss.strip_prefix("http://") {
+        variants.push(("https instead of http", format!("https://{rest}")));
+    } else if let Some(rest) = iss.strip_prefix("https://") {
+        variants.push(("http instead of https", format!("http://{rest}")));
+    }
+    let upper = iss.to_uppercase();
+    if upper != iss {
+        variants.push(("upper case", upper));
+    }
+    variants.push(("another issuer", "https://evil.example".to_owned()));
+    variants
+}
+
+/// B-11: a wrong `iss`.
+pub async fn b11_wrong_issuer(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    twin(&target, route).await?;
+    let variants = issuer_variants(target.mint.iss());
+    for (what, iss) in &variants {
+        let claims = with(target.claims_for(route), &[("iss", json!(iss))]);
+        rejects(&target, route, &signed(&target, &claims), what).await?;
+    }
+    let missing = without(target.claims_for(route), &["iss"]);
+    rejects(&target, route, &signed(&target, &missing), "no iss").await?;
+    all_rejected(
+        &target,
+        route,
+        &forge_cases(
+            &target,
+            route,
+            vec![Mutation::WrongIssuer, Mutation::IssuerTrailingSlash],
+        )?,
+    )
+    .await?;
+    Ok(Pass::new(format!(
+        "{} and no iss: 401 invalid_token",
+        variants
+            .iter()
+            .map(|(what, _)| *what)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// B-12: `aud` missing, foreign, or an array including the API.
+pub async fn b12_audience(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    let api_aud = target.mint.profile.aud.first().cloned().unwrap_or_default();
+    let claims = |aud: Option<Value>| match aud {
+        Some(aud) => with(target.claims_for(route), &[("aud", aud)]),
+        None => without(target.claims_for(route), &["aud"]),
+    };
+    rejects(&target, route, &signed(&target, &claims(None)), "no aud").await?;
+    rejects(
+        &target,
+        route,
+        &signed(&target, &claims(Some(json!(["another-api"])))),
+        "aud another API",
+    )
+    .await?;
+    rejects(
+        &target,
+        route,
+        &signed(&target, &claims(Some(json!(format!("{api_aud}-suffix"))))),
+        "aud a prefix match",
+    )
+    .await?;
+    accepts(
+        &target,
+        route,
+        &signed(&target, &claims(Some(json!(["another-api", api_aud])))),
+        "aud array including the API",
+    )
+    .await?;
+    accepts(
+        &target,
+        route,
+        &signed(&target, &claims(Some(json!(api_aud)))),
+        "aud a single string",
+    )
+    .await?;
+    Ok(Pass::new(
+        "no aud, another API, a prefix match: 401; an array including the API and a plain string: 2xx",
+    ))
+}
+
+/// B-13: an ID token presented as an access token.
+pub async fn b13_id_token_as_access_token(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    twin(&target, route).await?;
+    let now = target.now();
+    let profile = &target.mint.profile;
+    // What the issuer puts in an ID token for this client: aud = client_id, no scope.
+    let id_claims = json!({
+        "iss": target.mint.iss(), "sub": profile.sub, "aud": [profile.client_id],
+        "azp": profile.client_id, "exp": now + 300, "iat": now, "auth_time": now,
+        "acr": "0", "nonce": "n-1", "email": "alice@example.com",
+    });
+    for typ in [Some("JWT"), None] {
+        let mut header = json!({"alg": "RS256", "kid": target.mint.kid()});
+        if let Some(typ) = typ {
+            header["typ"] = json!(typ);
+        }
+        rejects(
+            &target,
+            route,
+            &target.mint.sign(&header, &id_claims),
+            &format!("ID token with typ {typ:?}"),
+        )
+        .await?;
+    }
+    // Even carrying the access token's claims, a JWT-typed token is not an access token.
+    let typed = target.mint.sign(
+        &json!({"alg": "RS256", "kid": target.mint.kid(), "typ": "JWT"}),
+        &target.claims_for(route),
+    );
+    rejects(&target, route, &typed, "access claims with typ JWT").await?;
+    Ok(Pass::new(
+        "ID tokens (typ JWT, no typ) and access claims typed JWT: 401 invalid_token",
+    ))
+}
+
+/// A route requiring a scope.
+fn scoped(target: &ApiTarget) -> Result<&Route, Failure> {
+    target.route("route that requires a scope", |r| !r.scopes.is_empty())
+}
+
+/// Expects RFC 6750 3.1 `insufficient_scope`: 403 with the error in a Bearer challenge.
+pub fn expect_forbidden(answer: &Answer, what: &str) -> Result<(), Failure> {
+    ensure!(
+        answer.status == 403,
+        "{what}: expected 403, got {}: {}",
+        answer.status,
+        shorten(&answer.body)
+    );
+    let challenge = answer.challenge().unwrap_or_default();
+    ensure!(
+        is_bearer(challenge) && challenge.contains("error=\"insufficient_scope\""),
+        "{what}: expected error=\"insufficient_scope\", got {challenge:?}"
+    );
+    Ok(())
+}
+
+/// B-14: a required scope missing.
+pub async fn b14_missing_scope(target: Arc<ApiTarget>) -> Outcome {
+    let route = scoped(&target)?;
+    twin(&target, route).await?;
+    let missing = route.scopes.last().cloned().unwrap_or_default();
+    let kept: Vec<String> = route
+        .scopes
+        .iter()
+        .filter(|s| **s != missing)
+        .cloned()
+        .collect();
+    let claims = with(
+        target.claims_for(route),
+        &[("scope", json!(kept.join(" ")))],
+    );
+    let answer = target.bearer(route, &signed(&target, &claims)).await?;
+    expect_forbidden(&answer, &format!("without `{missing}`"))?;
+    let forge = forged(
+        &target,
+        route,
+        vec![Mutation::WithoutScope(missing.clone())],
+    )?;
+    expect_forbidden(&target.bearer(route, &forge).await?, "forge WithoutScope")?;
+    let challenge = answer.challenge().unwrap_or_default();
+    ensure!(
+        challenge.contains("scope=\"") && challenge.contains(missing.as_str()),
+        "the challenge names the required scope (RFC 6750 3): {challenge:?}"
+    );
+    Ok(Pass::new(format!("403, WWW-Authenticate: {challenge}")))
+}
+
+/// B-15: the scope present, a permission missing.
+pub async fn b15_missing_permission(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.route("route that requires a permission", |r| {
+        !r.permissions.is_empty()
+    })?;
+    twin(&target, route).await?;
+    let claims = with(
+        target.claims_for(route),
+        &[("permissions", json!(["unrelated:perm"]))],
+    );
+    let answer = target.bearer(route, &signed(&target, &claims)).await?;
+    ensure!(
+        answer.status == 403,
+        "expected 403, got {}: {}",
+        answer.status,
+        shorten(&answer.body)
+    );
+    let permission = route.permissions.first().cloned().unwrap_or_default();
+    let forge = forged(
+        &target,
+        route,
+        vec![Mutation::WithoutPermission(permission)],
+    )?;
+    let answer = target.bearer(route, &forge).await?;
+    ensure!(
+        answer.status == 403,
+        "forge WithoutPermission: expected 403, got {}",
+        answer.status
+    );
+    let missing = without(target.claims_for(route), &["permissions"]);
+    let answer = target.bearer(route, &signed(&target, &missing)).await?;
+    ensure!(
+        answer.status == 403,
+        "no permissions claim: expected 403, got {}",
+        answer.status
+    );
+    Ok(Pass::new(format!(
+        "{} without {:?}: 403 (also with no permissions claim)",
+        route.path, route.permissions
+    )))
+}
+
+/// B-16: scope tokens are space-delimited, case-sensitive, matched exactly.
+pub async fn b16_scope_parsing(target: Arc<ApiTarget>) -> Outcome {
+    let route = scoped(&target)?;
+    // The scope to play with: a non-`openid` one when there is one.
+    let scope = route
+        .scopes
+        .iter()
+        .find(|s| *s != "openid")
+        .or(route.scopes.first())
+        .cloned()
+        .unwrap_or_default();
+    let others: Vec<String> = route
+        .scopes
+        .iter()
+        .filter(|s| **s != scope)
+        .cloned()
+        .collect();
+    let with_scope = |replacement: &str| {
+        let mut all = others.clone();
+        all.push(replacement.to_owned());
+        with(target.claims_for(route), &[("scope", json!(all.join(" ")))])
+    };
+    let mut reversed = route.scopes.clone();
+    reversed.reverse();
+    reversed.push("unrelated".into());
+    let reordered = with(
+        target.claims_for(route),
+        &[("scope", json!(reversed.join(" ")))],
+    );
+    accepts(
+        &target,
+        route,
+        &signed(&target, &reordered),
+        "reordered, with an extra scope",
+    )
+    .await?;
+    let mut refused = Vec::new();
+    let mut variants = vec![format!("{scope}:all"), format!("x{scope}")];
+    if scope.to_uppercase() != scope {
+        variants.push(scope.to_uppercase());
+    }
+    for variant in &variants {
+        let answer = target
+            .bearer(route, &signed(&target, &with_scope(variant)))
+            .await?;
+        expect_forbidden(&answer, &format!("`{variant}` instead of `{scope}`"))?;
+        refused.push(variant.clone());
+    }
+    if !others.is_empty() {
+        let commas = with(
+            target.claims_for(route),
+            &[("scope", json!(route.scopes.join(",")))],
+        );
+        let answer = target.bearer(route, &signed(&target, &commas)).await?;
+        expect_forbidden(&answer, "comma-separated scopes")?;
+        refused.push(route.scopes.join(","));
+    }
+    Ok(Pass::new(format!(
+        "reordered + extra: 2xx; {} instead of `{scope}`: 403",
+        refused.join(", ")
+    )))
+}
+
+/// B-17: an optional-user route.
+pub async fn b17_optional_route(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.optional_route()?;
+    let anonymous = target.call(route, None).await?;
+    expect_ok(&anonymous, "no token")?;
+    accepts(&target, route, &target.token_for(route), "a valid token").await?;
+    let forged = target.mint.sign_text(
+        &target.mint.access_header().to_string(),
+        &target.claims_for(route).to_string(),
+        crate::mint::Signer::Attacker,
+    );
+    rejects(&target, route, &forged, "a forged token").await?;
+    rejects(&target, route, "not.a.jwt", "garbage").await?;
+    Ok(Pass::new(
+        "no token: 2xx anonymous; valid: 2xx; forged or garbage: 401 invalid_token",
+    ))
+}
+
+/// B-18: the issuer's JWKS unreachable (forge: a scripted fault on the JWKS endpoint).
+pub async fn b18_jwks_unreachable(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    let fault = target.issuer.faults().jwks_unreachable();
+    let outcome = async {
+        match &target.clock {
+            // A fresh in-process app has never fetched the keys: nothing to fall back on.
+            crate::target::TargetClock::Fixed(clock) => {
+                let answer = target.bearer(route, &target.token_for(route)).await?;
+                ensure!(
+                    (500..600).contains(&answer.status),
+                    "no keys and none reachable: fail closed with 5xx, got {}: {}",
+                    answer.status,
+                    shorten(&answer.body)
+                );
+                target.issuer.faults().clear_fault(fault);
+                // The twin: once the JWKS is back (and the app's cooldown has passed), 2xx.
+                clock.advance(31);
+                accepts(&target, route, &target.token_for(route), "JWKS back").await?;
+                Ok(Pass::new(format!(
+                    "JWKS unreachable before any fetch: {}; reachable again: 2xx",
+                    answer.status
+                )))
+            }
+            // Any other app may hold keys already: a kid it cannot have must not pass.
+            crate::target::TargetClock::System => {
+                let h = with(
+                    target.mint.access_header(),
+                    &[("kid", json!("kid-behind-an-unreachable-jwks"))],
+                );
+                let answer = target
+                    .bearer(route, &target.mint.sign(&h, &target.claims_for(route)))
+                    .await?;
+                ensure!(
+                    !(200..300).contains(&answer.status),
+                    "an unverifiable token while the JWKS is unreachable must not pass, got {}",
+                    answer.status
+                );
+                Ok(Pass::new(format!(
+                    "JWKS unreachable, unknown kid: {} (not 2xx)",
+                    answer.status
+                )))
+            }
+        }
+    }
+    .await;
+    target.issuer.faults().clear_fault(fault);
+    outcome
+}
+
+/// B-19: error responses do not echo the token and keep `error_description` in the charset.
+pub async fn b19_error_responses(target: Arc<ApiTarget>) -> Outcome {
+    let route = target.protected()?;
+    let now = target.now();
+    let expired = signed(
+        &target,
+        &with(
+            target.claims_for(route),
+            &[("exp", json!(now - 3600)), ("iat", json!(now - 7200))],
+        ),
+    );
+    let foreign = target.mint.sign_text(
+        &target.mint.access_header().to_string(),
+        &target.claims_for(route).to_string(),
+        crate::mint::Signer::Attacker,
+    );
+    // A `"` and a `\` in the token would end up in error_description if it were echoed.
+    let hostile = format!("{}\"\\", target.token_for(route));
+    let mut checked = 0;
+    for (what, token) in [
+        ("expired", &expired),
+        ("forged", &foreign),
+        ("quote and backslash", &hostile),
+    ] {
+        let answer = target.bearer(route, token).await?;
+        ensure!(
+            (400..500).contains(&answer.status),
+            "{what}: a 4xx, got {}",
+            answer.status
+        );
+        let signature = token.rsplit('.').next().unwrap_or(token);
+        for (name, value) in answer.headers.iter() {
+            let value = value.to_str().unwrap_or_default();
+            ensure!(
+                !value.contains(signature),
+                "{what}: header {name} echoes the token"
+            );
+        }
+        ensure!(
+            !answer.body.contains(signature),
+            "{what}: the body echoes the token"
+        );
+        let challenge = answer.challenge().unwrap_or_default();
+        if let Some(start) = challenge.find("error_description=\"") {
+            let rest = &challenge[start + "error_description=\"".len()..];
+            let description = rest.split('"').next().unwrap_or_default();
+            ensure!(
+                in_error_charset(description),
+                "{what}: error_description outside the RFC 6750 3 charset: {description:?}"
+            );
+        }
+        if let Ok(body) = answer.json() {
+            if let Some(description) = body["error_description"].as_str() {
+                ensure!(
+                    in_error_charset(description),
+                    "{what}: JSON error_description outside the charset: {description:?}"
+                );
+            }
+        }
+        checked += 1;
+    }
+    ensure_eq!(checked, 3, "responses checked");
+    Ok(Pass::new(
+        "expired, forged, hostile characters: 4xx, token never echoed, error_description in charset",
+    ))
+}
