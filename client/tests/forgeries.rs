@@ -476,7 +476,11 @@ async fn d19_id_token_audience_and_claim_rules() {
         "rs256.pem",
         Algorithm::RS256,
     );
-    assert!(partner.validate_id_token(&token, None).await.is_err());
+    let error = partner.validate_id_token(&token, None).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::IdTokenInvalid(TokenError::Audience(why)) if why.contains("no `azp`")),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -32,20 +32,20 @@ async fn discovery_advertises_endpoints_that_answer() {
             .unwrap()
             .contains(&"RS256".into())
     );
-    // Every advertised endpoint exists (answers something other than 404).
-    for endpoint in [
-        "authorization_endpoint",
-        "token_endpoint",
-        "userinfo_endpoint",
-        "jwks_uri",
-        "end_session_endpoint",
-        "introspection_endpoint",
-        "revocation_endpoint",
+    // Every advertised endpoint is the real one: a bare GET gets that endpoint's own answer.
+    for (endpoint, expected) in [
+        ("authorization_endpoint", StatusCode::BAD_REQUEST), // error page: no client_id
+        ("token_endpoint", StatusCode::METHOD_NOT_ALLOWED),
+        ("userinfo_endpoint", StatusCode::UNAUTHORIZED),
+        ("jwks_uri", StatusCode::OK),
+        ("end_session_endpoint", StatusCode::OK), // the signed-out page
+        ("introspection_endpoint", StatusCode::METHOD_NOT_ALLOWED),
+        ("revocation_endpoint", StatusCode::METHOD_NOT_ALLOWED),
     ] {
         let url = str_of(&doc, endpoint);
         assert!(url.starts_with(h.issuer.url()), "{endpoint}");
         let status = h.http.get(url).send().await.unwrap().status();
-        assert_ne!(status, StatusCode::NOT_FOUND, "{endpoint} {url}");
+        assert_eq!(status, expected, "{endpoint} {url}");
     }
     let rfc8414 = h
         .http
