@@ -1,0 +1,276 @@
+//! A real browser through the web flow: headless Chromium, driven over WebDriver by
+//! fantoccini, signs in to the client's web example (`client/examples/web.rs`) at an issuer
+//! whose login page is interactive, signs out, and denies a login.
+//!
+//! A browser enforces what a hand-rolled cookie jar does not: `SameSite`, cookie paths and
+//! prefixes, redirects after a form POST, `Origin` and `Sec-Fetch-Site` on POSTs, and the login
+//! page's Content-Security-Policy against its own form. The app is served on
+//! `http://localhost:PORT` and the issuer on `http://127.0.0.1:PORT`: two sites, as an app and
+//! its identity provider are in production, so the callback after the login form is a
+//! cross-site navigation and the app's `SameSite=Lax` cookies are put to the test.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/install-chromium`). Without them the
+//! test says it is skipped, unless `CI` is set, where it fails. Screenshots of the login page and
+//! the signed-in page are written to `target/tmp/browser/`.
+
+#[path = "browser/chromedriver.rs"]
+mod chromedriver;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, Locator};
+use oidc_forge::config::LoginMode;
+use oidc_forge::{Config, MockIssuer};
+use oidc_forge_conformance::apps::web;
+use oidc_forge_conformance::env::{BOB, WEB_CLIENT};
+use url::Url;
+
+use crate::chromedriver::{CHROMEDRIVER, CHROMIUM, ChromeDriver};
+
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// How long a page may take to show the element a step waits for. Generous: it only bounds a
+/// broken run, a passing one never waits for it.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often a waiting step looks again.
+const POLL: Duration = Duration::from_millis(50);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_as_bob_signs_out_and_denies() -> TestResult {
+    if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
+        if std::env::var_os("CI").is_some() {
+            return Err(format!(
+                "{CHROMIUM} or {CHROMEDRIVER} is missing: CI must run .ci/install-chromium first"
+            )
+            .into());
+        }
+        println!(
+            "skipped: chromium not installed ({CHROMIUM}, {CHROMEDRIVER}); run .ci/install-chromium"
+        );
+        return Ok(());
+    }
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&out)?;
+
+    let site = Site::start().await?;
+    let driver = ChromeDriver::start(&out)?;
+    let browser = driver.session().await?;
+    // Whatever the scenario returns, the session is closed before chromedriver is stopped; on
+    // a panic, dropping the driver ends the browser's whole process group instead.
+    let outcome = scenario(&browser, &site, &out).await;
+    let closed = browser.close().await;
+    drop(driver);
+    site.issuer.shutdown().await;
+    outcome?;
+    closed?;
+    Ok(())
+}
+
+/// The issuer (interactive login) and the web example pointed at it.
+struct Site {
+    issuer: MockIssuer,
+    app: String,
+}
+
+impl Site {
+    async fn start() -> TestResult<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let app = format!("http://localhost:{}", listener.local_addr()?.port());
+        let mut config = Config::default();
+        config.login.mode = LoginMode::Interactive;
+        let forge_web = config
+            .client_mut(WEB_CLIENT.0)
+            .ok_or("the default configuration has forge-web")?;
+        forge_web.redirect_uris.push(format!("{app}/auth-callback"));
+        forge_web.post_logout_redirect_uris.push(format!("{app}/"));
+        let issuer = MockIssuer::start(config).await?;
+        // As for local development: plain http, so no `Secure` and no `__Host-` prefix.
+        let settings = web::Settings {
+            issuer: issuer.url().to_owned(),
+            client_id: WEB_CLIENT.0.into(),
+            client_secret: Some(WEB_CLIENT.1.into()),
+            app_url: app.clone(),
+            secure_cookies: false,
+            cookie_key: None,
+        };
+        let flow = web::flow(&settings, web::client(&settings)?)?;
+        let router = web::app(flow);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Self { issuer, app })
+    }
+
+    fn app(&self, path: &str) -> String {
+        format!("{}{path}", self.app)
+    }
+}
+
+/// The three journeys: sign in as bob, sign out, deny.
+async fn scenario(browser: &Client, site: &Site, out: &Path) -> TestResult {
+    let issuer_authorize = format!("{}/authorize?", site.issuer.url());
+    let on_login_page = |url: &Url| url.as_str().starts_with(&issuer_authorize);
+    let at = |path: &str| {
+        let expected = site.app(path);
+        move |url: &Url| url.as_str() == expected
+    };
+
+    // 1. A protected page sends the anonymous visitor to the issuer's login page.
+    browser.goto(&site.app("/protected")).await?;
+    let bob_button = element_at(
+        browser,
+        on_login_page,
+        &format!("button[name=\"user\"][value=\"{BOB}\"]"),
+        "the issuer's login page with a button for bob",
+    )
+    .await?;
+    assert_eq!(browser.title().await?, "Sign in - oidc-forge");
+    let deny = browser.find(Locator::Css("button.deny")).await?;
+    assert_eq!(deny.text().await?, "Deny");
+    screenshot(browser, out, "login.png").await?;
+
+    // 2. bob (not the automatic default, alice) signs in: the form posts to the issuer, whose
+    // 302 is a cross-site navigation to the callback, which sends him to the page he asked for.
+    bob_button.click().await?;
+    let heading = text_at(browser, at("/protected"), "h1", "the protected page").await?;
+    assert_eq!(
+        heading, "You are authenticated. Your user email is bob@example.com",
+        "the protected page shows the user who clicked"
+    );
+    let cookies = browser.get_all_cookies().await?;
+    let session = cookies
+        .iter()
+        .find(|cookie| cookie.name() == "user_session")
+        .ok_or_else(|| format!("no session cookie among {cookies:?}"))?;
+    assert_eq!(session.http_only(), Some(true), "the session is HttpOnly");
+    assert_eq!(session.path(), Some("/"));
+    assert!(
+        !cookies
+            .iter()
+            .any(|cookie| cookie.name() == "user_session_tx"),
+        "the login transaction cookie is used up by the callback"
+    );
+    screenshot(browser, out, "signed-in.png").await?;
+    browser.goto(&site.app("/")).await?;
+    let welcome = text_at(browser, at("/"), "h1", "the home page").await?;
+    assert_eq!(welcome, "Welcome back, bob@example.com");
+
+    // 3. Logout: the app's POST form (Origin-checked), the issuer's end-session endpoint, and
+    // back home with the app's state (RP-Initiated Logout 1.0 section 3).
+    browser.goto(&site.app("/protected")).await?;
+    let logout = element_at(
+        browser,
+        at("/protected"),
+        "form[action=\"/logout\"] button",
+        "the logout button",
+    )
+    .await?;
+    logout.click().await?;
+    let home_with_state = site.app("/?state=");
+    let heading = text_at(
+        browser,
+        |url: &Url| url.as_str().starts_with(&home_with_state),
+        "h1",
+        "the home page after logout",
+    )
+    .await?;
+    assert_eq!(heading, "You are an anonymous user.");
+    // Signed out at both ends: the app asks again, and the issuer shows its page again rather
+    // than reusing a session.
+    browser.goto(&site.app("/protected")).await?;
+    let deny = element_at(
+        browser,
+        on_login_page,
+        "button.deny",
+        "the issuer's login page after logout",
+    )
+    .await?;
+
+    // 4. Deny: RFC 6749 4.1.2.1 access_denied comes back to the app, which shows it.
+    deny.click().await?;
+    let callback = site.app("/auth-callback?");
+    let heading = text_at(
+        browser,
+        |url: &Url| url.as_str().starts_with(&callback),
+        "h1",
+        "the app's error page",
+    )
+    .await?;
+    assert_eq!(heading, "Login was not completed");
+    let here = browser.current_url().await?;
+    assert!(
+        here.query_pairs()
+            .any(|(name, value)| name == "error" && value == "access_denied"),
+        "{here}"
+    );
+    let body = browser.find(Locator::Css("body")).await?.text().await?;
+    assert!(
+        body.contains("access_denied"),
+        "the error page shows the error: {body}"
+    );
+    browser.goto(&site.app("/")).await?;
+    let heading = text_at(browser, at("/"), "h1", "the home page after denying").await?;
+    assert_eq!(heading, "You are an anonymous user.");
+    Ok(())
+}
+
+/// Waits until the browser is at a URL `arrived` accepts and shows `css`. A click on a submit
+/// button returns before the navigation it starts is over, so the old page may still answer
+/// for a moment: its elements are never taken for the new page's.
+async fn element_at(
+    browser: &Client,
+    arrived: impl Fn(&Url) -> bool,
+    css: &str,
+    what: &str,
+) -> TestResult<Element> {
+    let deadline = Instant::now() + PAGE_TIMEOUT;
+    loop {
+        if let Ok(url) = browser.current_url().await {
+            if arrived(&url) {
+                if let Ok(element) = browser.find(Locator::Css(css)).await {
+                    return Ok(element);
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(lost(browser, css, what).await);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// As [`element_at`], then the element's text; retried if the page changed under it.
+async fn text_at(
+    browser: &Client,
+    arrived: impl Fn(&Url) -> bool,
+    css: &str,
+    what: &str,
+) -> TestResult<String> {
+    let deadline = Instant::now() + PAGE_TIMEOUT;
+    loop {
+        let element = element_at(browser, &arrived, css, what).await?;
+        match element.text().await {
+            Ok(text) => return Ok(text),
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(POLL).await,
+            Err(_) => return Err(lost(browser, css, what).await),
+        }
+    }
+}
+
+/// Why a page never came: where the browser is and what it shows.
+async fn lost(browser: &Client, css: &str, what: &str) -> Box<dyn std::error::Error> {
+    let url = browser.current_url().await.map(|u| u.to_string());
+    let source = browser.source().await.unwrap_or_default();
+    format!("{what} ({css}) did not appear; at {url:?}, showing:\n{source}").into()
+}
+
+async fn screenshot(browser: &Client, out: &Path, name: &str) -> TestResult {
+    let png = browser.screenshot().await?;
+    let path = out.join(name);
+    std::fs::write(&path, png)?;
+    // Printed as soon as written, so a failing run still points at what it saw.
+    println!("screenshot: {}", path.display());
+    Ok(())
+}
