@@ -520,13 +520,13 @@ impl Requirements {
                 required: self.scopes.clone(),
             });
         }
-        if let Some(required) = &self.acr {
-            if !acr_satisfies(info.acr.as_deref(), required) {
-                return Err(Error::AcrTooLow {
-                    required: required.clone(),
-                    actual: info.acr.clone(),
-                });
-            }
+        if let Some(required) = &self.acr
+            && !acr_satisfies(info.acr.as_deref(), required)
+        {
+            return Err(Error::AcrTooLow {
+                required: required.clone(),
+                actual: info.acr.clone(),
+            });
         }
         let missing = validate::missing_items(&self.permissions, &info.permissions);
         if !missing.is_empty() {
@@ -645,10 +645,10 @@ impl Client {
             return Ok(metadata.clone());
         }
         let now = self.inner.clock.now();
-        if let Some((at, error)) = &state.last_failure {
-            if now < at.saturating_add(self.inner.discovery_cooldown) {
-                return Err(Error::Discovery(error.clone()));
-            }
+        if let Some((at, error)) = &state.last_failure
+            && now < at.saturating_add(self.inner.discovery_cooldown)
+        {
+            return Err(Error::Discovery(error.clone()));
         }
         match self.fetch_metadata().await {
             Ok(metadata) => {
@@ -911,7 +911,7 @@ impl Client {
             leeway: self.inner.leeway,
             now: self.inner.clock.now(),
         };
-        let info = validate::access_token_info(&parsed, token, &rules).map_err(invalid)?;
+        let info = validate::into_access_token_info(parsed, token, &rules).map_err(invalid)?;
         requirements.check(&info)?;
         Ok(info)
     }
@@ -1085,7 +1085,7 @@ mod tests {
     #[test]
     fn requirements_check_scope_then_acr_then_permissions() {
         let info = AccessTokenInfo {
-            id: uuid::Uuid::nil(),
+            id: "00000000-0000-0000-0000-000000000000".into(),
             scope: vec!["openid".into(), "read:all".into()],
             permissions: vec!["castles:read".into()],
             acr: Some("0".into()),

@@ -30,7 +30,9 @@ pub(crate) enum KeyLookupError {
 
 #[derive(Default)]
 struct State {
-    keys: Arc<Vec<VerifyingKey>>,
+    /// Each key behind its own `Arc`, so a lookup hands out pointers instead of copying the
+    /// key material on every validation.
+    keys: Arc<Vec<Arc<VerifyingKey>>>,
     /// Bumped on every successful fetch; waiters compare it to skip a fetch
     /// another task already did.
     generation: u64,
@@ -78,7 +80,7 @@ impl JwksCache {
         alg: Algorithm,
         now: u64,
         fetch: F,
-    ) -> Result<Vec<VerifyingKey>, KeyLookupError>
+    ) -> Result<Vec<Arc<VerifyingKey>>, KeyLookupError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<VerifyingKey>, String>>,
@@ -138,7 +140,7 @@ impl JwksCache {
         state.fetches += 1;
         match result {
             Ok(keys) => {
-                state.keys = Arc::new(keys);
+                state.keys = Arc::new(keys.into_iter().map(Arc::new).collect());
                 state.generation += 1;
                 state.fetched_at = Some(now);
                 state.last_error = None;
@@ -157,7 +159,7 @@ impl JwksCache {
     }
 }
 
-fn select(keys: &[VerifyingKey], kid: Option<&str>, alg: Algorithm) -> Vec<VerifyingKey> {
+fn select(keys: &[Arc<VerifyingKey>], kid: Option<&str>, alg: Algorithm) -> Vec<Arc<VerifyingKey>> {
     keys.iter()
         .filter(|key| match kid {
             Some(kid) => key.kid.as_deref() == Some(kid),

@@ -54,8 +54,10 @@ impl fmt::Debug for TokenResponse {
 #[derive(Clone, Serialize, PartialEq)]
 #[non_exhaustive]
 pub struct AccessTokenInfo {
-    /// The user's id: the `sub` claim, which must be a UUID.
-    pub id: uuid::Uuid,
+    /// The subject: the `sub` claim. Fief gives a user's UUID ([`AccessTokenInfo::uuid`]);
+    /// other issuers any string (RFC 9068 2.2, RFC 7519 4.1.2), and a client_credentials
+    /// token the client's id (RFC 9068 2.2), which [`AccessTokenInfo::client_id`] then equals.
+    pub id: String,
     /// Granted scopes, split on spaces (RFC 6749 3.3).
     pub scope: Vec<String>,
     /// Granted permissions.
@@ -76,10 +78,12 @@ pub struct AccessTokenInfo {
 impl AccessTokenInfo {
     /// The `sub` claim exactly as sent (the key for the UserInfo cache).
     pub fn subject(&self) -> &str {
-        self.claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        &self.id
+    }
+
+    /// The subject as a UUID, when it is one (Fief's user ids are).
+    pub fn uuid(&self) -> Option<uuid::Uuid> {
+        uuid::Uuid::parse_str(&self.id).ok()
     }
 
     /// `true` if the token grants `scope` (exact, case-sensitive match).

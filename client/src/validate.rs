@@ -3,10 +3,12 @@
 //! Nothing here does I/O: the [`crate::Client`] fetches keys and calls these
 //! functions in order (size, structure, header, algorithm, key, signature,
 //! claims), and tests call them directly. jsonwebtoken is used only for the
-//! signature primitive ([`jsonwebtoken::crypto::verify`]); its `Validation`
+//! signature primitive ([`jsonwebtoken::crypto::verify`]; RS256 goes to the
+//! same aws-lc primitive directly, with the key parsed once); its `Validation`
 //! is never used, because every claim rule lives here and reads the injected
 //! clock.
 
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
@@ -45,6 +47,8 @@ pub struct ParsedJwt {
     pub typ: Option<String>,
     signing_input: String,
     signature: String,
+    /// The signature decoded (once, by [`parse_compact`]).
+    signature_bytes: Vec<u8>,
 }
 
 impl fmt::Debug for ParsedJwt {
@@ -75,11 +79,16 @@ impl<'de> serde::Deserialize<'de> for UniqueObject {
                 let mut map = Map::new();
                 while let Some(name) = access.next_key::<String>()? {
                     let value: Value = access.next_value()?;
-                    if map.contains_key(&name) {
-                        let shown: String = name.chars().take(40).collect();
-                        return Err(de::Error::custom(format!("duplicate member {shown:?}")));
+                    // One lookup for both the duplicate check and the insertion.
+                    match map.entry(name) {
+                        serde_json::map::Entry::Occupied(taken) => {
+                            let shown: String = taken.key().chars().take(40).collect();
+                            return Err(de::Error::custom(format!("duplicate member {shown:?}")));
+                        }
+                        serde_json::map::Entry::Vacant(free) => {
+                            free.insert(value);
+                        }
                     }
-                    map.insert(name, value);
                 }
                 Ok(UniqueObject(map))
             }
@@ -90,7 +99,15 @@ impl<'de> serde::Deserialize<'de> for UniqueObject {
 
 fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, TokenError> {
     // RFC 7515 2 / 7.1: base64url without padding; '=', '+', '/' and
-    // whitespace are not part of the alphabet.
+    // whitespace are not part of the alphabet. The decoder refuses all of them
+    // (its engine is URL-safe and requires no padding), so the bytes are only
+    // scanned, to name the offending one, once it has failed.
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|error| segment_error(segment, what, error))
+}
+
+fn segment_error(segment: &str, what: &str, error: base64::DecodeError) -> TokenError {
     if let Some(bad) = segment
         .bytes()
         .find(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
@@ -100,13 +117,11 @@ fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, TokenError> {
         } else {
             format!("byte 0x{bad:02x}")
         };
-        return Err(TokenError::Malformed(format!(
+        return TokenError::Malformed(format!(
             "{what} contains {shown}, which is not base64url without padding"
-        )));
+        ));
     }
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|error| TokenError::Malformed(format!("{what} is not valid base64url: {error}")))
+    TokenError::Malformed(format!("{what} is not valid base64url: {error}"))
 }
 
 fn decode_object(segment: &str, what: &str) -> Result<Map<String, Value>, TokenError> {
@@ -160,7 +175,7 @@ pub fn parse_compact(token: &str, max_bytes: usize) -> Result<ParsedJwt, TokenEr
         // RFC 8725 3.1: an unsigned token is never acceptable here.
         return Err(TokenError::Malformed("the signature is empty".into()));
     }
-    decode_segment(signature_b64, "signature")?;
+    let signature_bytes = decode_segment(signature_b64, "signature")?;
 
     let alg = match header.get("alg") {
         Some(Value::String(alg)) => alg.clone(),
@@ -213,8 +228,10 @@ pub fn parse_compact(token: &str, max_bytes: usize) -> Result<ParsedJwt, TokenEr
         alg,
         kid,
         typ,
-        signing_input: format!("{header_b64}.{payload_b64}"),
+        // The first two segments and the dot between them, as they came.
+        signing_input: token[..header_b64.len() + 1 + payload_b64.len()].to_owned(),
         signature: signature_b64.to_owned(),
+        signature_bytes,
     })
 }
 
@@ -303,6 +320,10 @@ pub struct VerifyingKey {
     pub kind: KeyKind,
     /// The key in jsonwebtoken's form.
     pub key: DecodingKey,
+    /// An RSA key parsed once into aws-lc's form for RS256, the default and by far the most
+    /// common algorithm: jsonwebtoken rebuilds the key from `n` and `e` on every call, which
+    /// costs as much again as the verification itself.
+    rs256: Option<ParsedPublicKey>,
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -330,10 +351,10 @@ impl VerifyingKey {
             }
         };
         // RFC 7517 4.2: `use` other than "sig" means not for verification (D-15).
-        if let Some(key_use) = string("use")? {
-            if key_use != "sig" {
-                return Ok(None);
-            }
+        if let Some(key_use) = string("use")?
+            && key_use != "sig"
+        {
+            return Ok(None);
         }
         if let Some(ops) = object.get("key_ops") {
             let verifies = ops
@@ -353,11 +374,16 @@ impl VerifyingKey {
         let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(value.clone())
             .map_err(|error| format!("unreadable JWK: {error}"))?;
         let key = DecodingKey::from_jwk(&jwk).map_err(|error| format!("unusable JWK: {error}"))?;
+        let rs256 = match kind {
+            KeyKind::Rsa => parse_rs256(string("n")?.as_deref(), string("e")?.as_deref()),
+            _ => None,
+        };
         Ok(Some(Self {
             kid: string("kid")?,
             alg: string("alg")?,
             kind,
             key,
+            rs256,
         }))
     }
 
@@ -381,6 +407,14 @@ pub fn verify_signature(
     if !key.accepts(alg) {
         return Err(TokenError::BadSignature);
     }
+    // The same primitive jsonwebtoken uses for RS256 (PKCS#1 v1.5, SHA-256, 2048-8192-bit
+    // keys), with the key parsed once; any other algorithm, or a key aws-lc would not parse
+    // from its components, takes jsonwebtoken's path, which then fails the same way.
+    if let (Algorithm::RS256, Some(parsed)) = (alg, &key.rs256) {
+        return parsed
+            .verify_sig(token.signing_input.as_bytes(), &token.signature_bytes)
+            .map_err(|_| TokenError::BadSignature);
+    }
     match jsonwebtoken::crypto::verify(
         &token.signature,
         token.signing_input.as_bytes(),
@@ -390,6 +424,15 @@ pub fn verify_signature(
         Ok(true) => Ok(()),
         _ => Err(TokenError::BadSignature),
     }
+}
+
+/// An RSA public key from a JWK's `n` and `e` (base64url, RFC 7518 6.3.1), parsed for RS256.
+fn parse_rs256(n: Option<&str>, e: Option<&str>) -> Option<ParsedPublicKey> {
+    let n = URL_SAFE_NO_PAD.decode(n?).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(e?).ok()?;
+    RsaPublicKeyComponents { n, e }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .ok()
 }
 
 fn claim_error(claim: &'static str, problem: impl Into<String>) -> TokenError {
@@ -510,13 +553,13 @@ pub fn check_time(
         });
     }
     // RFC 7519 4.1.5: the current time MUST be after or equal to nbf.
-    if let Some(nbf) = nbf {
-        if now.saturating_add(leeway) < nbf {
-            return Err(TokenError::NotYetValid {
-                seconds: nbf - now,
-                leeway,
-            });
-        }
+    if let Some(nbf) = nbf
+        && now.saturating_add(leeway) < nbf
+    {
+        return Err(TokenError::NotYetValid {
+            seconds: nbf - now,
+            leeway,
+        });
     }
     // Core 3.1.3.7(10) / B-09: an iat in the future is a forged or mis-clocked token.
     if iat > now.saturating_add(leeway) {
@@ -620,13 +663,13 @@ pub fn check_id_token_audience(
         ));
     }
     // Core 3.1.3.7(5): azp, when present, must be this client.
-    if let Some(azp) = azp {
-        if azp != client_id {
-            return Err(TokenError::Audience(format!(
-                "`azp` {:?} is not the client id {client_id:?}",
-                azp.chars().take(80).collect::<String>()
-            )));
-        }
+    if let Some(azp) = azp
+        && azp != client_id
+    {
+        return Err(TokenError::Audience(format!(
+            "`azp` {:?} is not the client id {client_id:?}",
+            azp.chars().take(80).collect::<String>()
+        )));
     }
     Ok(())
 }
@@ -755,11 +798,34 @@ pub struct AccessTokenRules<'a> {
 /// The claim rules for an access token whose signature has been verified.
 ///
 /// `scope` must be a string and `permissions`, when present, an array of
-/// strings; `sub` must be a UUID (Fief's rule: the token info `id` is the user's UUID).
+/// strings; `sub` must be a string, of any shape: Fief's are UUIDs, other issuers' are not
+/// (RFC 9068 2.2), and requiring a UUID refused every token from a certified issuer such as
+/// oidc-provider.
 pub fn access_token_info(
     token: &ParsedJwt,
     raw: &str,
     rules: &AccessTokenRules<'_>,
+) -> Result<AccessTokenInfo, TokenError> {
+    access_token_info_with(token, raw, rules, |claims| claims.clone())
+}
+
+/// [`access_token_info`] for a token the caller no longer needs: its claims
+/// move into the result instead of being copied.
+pub fn into_access_token_info(
+    mut token: ParsedJwt,
+    raw: &str,
+    rules: &AccessTokenRules<'_>,
+) -> Result<AccessTokenInfo, TokenError> {
+    let mut info = access_token_info_with(&token, raw, rules, |_| Map::new())?;
+    info.claims = std::mem::take(&mut token.claims);
+    Ok(info)
+}
+
+fn access_token_info_with(
+    token: &ParsedJwt,
+    raw: &str,
+    rules: &AccessTokenRules<'_>,
+    keep_claims: impl FnOnce(&Map<String, Value>) -> Map<String, Value>,
 ) -> Result<AccessTokenInfo, TokenError> {
     if rules.require_typ {
         check_access_token_type(token.typ.as_deref())?;
@@ -769,7 +835,6 @@ pub fn access_token_info(
     let time = check_time(claims, rules.now, rules.leeway)?;
     check_access_token_audience(&audiences(claims)?, rules.audiences)?;
     let sub = required_string(claims, "sub")?;
-    let id = uuid::Uuid::parse_str(&sub).map_err(|_| claim_error("sub", "is not a UUID"))?;
     let scope = match claims.get("scope") {
         Some(Value::String(scope)) => parse_scope(scope),
         Some(other) => {
@@ -803,14 +868,14 @@ pub fn access_token_info(
         None => optional_string(claims, "azp")?,
     };
     Ok(AccessTokenInfo {
-        id,
+        id: sub,
         scope,
         permissions,
         acr,
         client_id,
         expires_at: time.exp,
         access_token: raw.to_owned(),
-        claims: claims.clone(),
+        claims: keep_claims(claims),
     })
 }
 
@@ -868,13 +933,13 @@ pub fn id_token_claims(
         check_hash(claims, "c_hash", alg, code, "authorization code")?;
     }
     // Core 12.2: a refreshed ID token keeps the original subject.
-    if let Some(previous) = rules.previous_subject {
-        if previous != sub {
-            return Err(TokenError::SubjectChanged {
-                expected: previous.to_owned(),
-                actual: sub.chars().take(80).collect(),
-            });
-        }
+    if let Some(previous) = rules.previous_subject
+        && previous != sub
+    {
+        return Err(TokenError::SubjectChanged {
+            expected: previous.to_owned(),
+            actual: sub.chars().take(80).collect(),
+        });
     }
     Ok(IdTokenClaims {
         iss,
@@ -1319,7 +1384,7 @@ mod tests {
             &access_rules(&audiences),
         )
         .unwrap();
-        assert_eq!(info.id.to_string(), "4b3c7a4e-6f1e-4f8a-9d2b-1c0e5a7f3b21");
+        assert_eq!(info.id, "4b3c7a4e-6f1e-4f8a-9d2b-1c0e5a7f3b21");
         assert_eq!(info.scope, vec!["openid", "read"]);
         assert_eq!(info.permissions, vec!["castles:read"]);
         assert_eq!(info.acr.as_deref(), Some("1"));
@@ -1337,7 +1402,7 @@ mod tests {
             .unwrap_err()
             .to_string()
         };
-        assert!(with("sub", json!("alice")).contains("not a UUID"));
+        assert!(with("sub", json!("")).contains("claim `sub`"));
         assert!(with("sub", json!(null)).contains("claim `sub` must be a string"));
         assert!(with("scope", json!(["read"])).contains("space-separated string"));
         assert!(with("permissions", json!("castles:read")).contains("array of strings"));
@@ -1420,5 +1485,44 @@ mod tests {
             id_token_claims(&access_typ, Algorithm::RS256, &rules).unwrap_err(),
             TokenError::WrongType { .. }
         ));
+    }
+    #[test]
+    fn rs256_with_the_key_parsed_once_agrees_with_jsonwebtokens_path() {
+        let keys = oidc_forge::keys::KeySet::embedded();
+        let signer = keys.by_kid("forge-rs256").unwrap();
+        let jwk = VerifyingKey::from_jwk_value(signer.jwk()).unwrap().unwrap();
+        assert!(
+            jwk.rs256.is_some(),
+            "an RS256 JWK is parsed for the fast path"
+        );
+        let slow = VerifyingKey {
+            rs256: None,
+            ..jwk.clone()
+        };
+        let token = signer.sign_jwt(
+            oidc_forge::keys::TokenTyp::AccessToken,
+            br#"{"sub":"x","scope":"read"}"#,
+        );
+        // The payload changed under the same signature: RFC 7515 5.2 step 8 fails.
+        let mut parts = token.split('.');
+        let (header, _, signature) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
+        let forged = format!(
+            "{header}.{}.{signature}",
+            b64(br#"{"sub":"y","scope":"read"}"#)
+        );
+        for key in [&jwk, &slow] {
+            let valid = parse_compact(&token, DEFAULT_MAX_TOKEN_BYTES).unwrap();
+            assert!(verify_signature(&valid, key, Algorithm::RS256).is_ok());
+            let tampered = parse_compact(&forged, DEFAULT_MAX_TOKEN_BYTES).unwrap();
+            assert!(matches!(
+                verify_signature(&tampered, key, Algorithm::RS256),
+                Err(TokenError::BadSignature)
+            ));
+            // The same signature presented as RS384 never verifies (RFC 8725 3.1).
+            assert!(matches!(
+                verify_signature(&valid, key, Algorithm::RS384),
+                Err(TokenError::BadSignature)
+            ));
+        }
     }
 }

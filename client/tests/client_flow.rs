@@ -299,19 +299,27 @@ async fn refresh_keeps_the_subject_and_refuses_a_changed_one() {
 }
 
 #[tokio::test]
-async fn client_credentials_tokens_are_not_user_tokens() {
+async fn client_credentials_tokens_name_the_client_as_subject() {
     let (issuer, _) = start_issuer(|_| {}).await;
     let (client, _) = client(issuer.url());
     let tokens = client
         .client_credentials(&["read"])
         .await
         .expect("client credentials");
-    // Fief's rule: a token's sub must be a user's UUID; a client's is refused.
+    // RFC 9068 2.2: with no resource owner, `sub` is the client's id. Such a token validates,
+    // and an API tells it from a user's by `client_id == id` (or `uuid()` being `None`).
+    let info = client
+        .validate_access_token(&tokens.access_token, &Requirements::new().scopes(["read"]))
+        .await
+        .expect("a client_credentials token is a valid access token");
+    assert_eq!(info.id, info.client_id.clone().unwrap());
+    assert_eq!(info.uuid(), None);
+    // Only what was granted: `write` was not asked for.
     let error = client
-        .validate_access_token(&tokens.access_token, &Requirements::new())
+        .validate_access_token(&tokens.access_token, &Requirements::new().scopes(["write"]))
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("not a UUID"), "{error}");
+    assert!(error.to_string().contains("write"), "{error}");
 }
 
 #[tokio::test]

@@ -41,8 +41,8 @@ export const SIGNING_ALG_CLIENTS = [
 ];
 
 export const ACCOUNT = {
-  // A UUID, as the Fief-shaped tokens oidc-forge's client expects in access tokens.
-  sub: '6f1c2b9e-3d4a-4e5f-8a7b-9c0d1e2f3a4b',
+  // Not a UUID, as with most issuers: the client must accept any subject (RFC 9068 2.2).
+  sub: 'carol-3f9a',
   email: 'carol@example.com',
   email_verified: true,
   name: 'Carol Danvers',

@@ -384,11 +384,11 @@ impl TokenRewriter {
                 let status = axum::http::StatusCode::from_u16(response.status().as_u16())
                     .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
                 let mut json: serde_json::Value = response.json().await.unwrap_or_default();
-                if status.is_success() {
-                    if let Some(object) = json.as_object_mut() {
-                        rewrite(object);
-                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    }
+                if status.is_success()
+                    && let Some(object) = json.as_object_mut()
+                {
+                    rewrite(object);
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
                 (status, axum::Json(json))
             }

@@ -227,12 +227,11 @@ async fn element_at(
 ) -> TestResult<Element> {
     let deadline = Instant::now() + PAGE_TIMEOUT;
     loop {
-        if let Ok(url) = browser.current_url().await {
-            if arrived(&url) {
-                if let Ok(element) = browser.find(Locator::Css(css)).await {
-                    return Ok(element);
-                }
-            }
+        if let Ok(url) = browser.current_url().await
+            && arrived(&url)
+            && let Ok(element) = browser.find(Locator::Css(css)).await
+        {
+            return Ok(element);
         }
         if Instant::now() >= deadline {
             return Err(lost(browser, css, what).await);

@@ -28,7 +28,7 @@ use url::Url;
 const CLIENT_ID: &str = "forge-interop";
 const CLIENT_SECRET: &str = "forge-interop-secret";
 const REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
-const SUBJECT: &str = "6f1c2b9e-3d4a-4e5f-8a7b-9c0d1e2f3a4b";
+const SUBJECT: &str = "carol-3f9a";
 const EMAIL: &str = "carol@example.com";
 const RESOURCE: &str = "urn:oidc-forge:interop-api";
 /// Redirects from the authorization request to the client: login and consent interactions,

@@ -106,8 +106,8 @@ async fn what_the_client_sees_in_deterministic_mode() {
     let machine_access = client
         .validate_access_token(&machine.access_token, &Requirements::new().scopes(["read"]))
         .await;
-    // A client_credentials token is about the client, whose `sub` is not a UUID: the client
-    // (like Fief's) refuses it as a user's token. Snapshot what it says.
+    // A client_credentials token is about the client: its `sub` is the client's id (RFC 9068
+    // 2.2), and the client validates it as such. Snapshot what it gives.
     insta::assert_json_snapshot!(
         "client_credentials_access_token_validation",
         machine_access

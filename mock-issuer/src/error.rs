@@ -58,6 +58,14 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
     }
 
+    /// The same error answered with another status: the request limits answer
+    /// `invalid_request` with 408, 413 or 414 (RFC 9110 15.5).
+    #[must_use]
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
     pub fn unsupported_token_type(description: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

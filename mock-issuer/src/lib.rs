@@ -214,8 +214,7 @@ impl MockIssuer {
         claims: serde_json::Value,
     ) -> Result<(), ClaimsError> {
         let queued = QueuedClaims::new(target, claims)?;
-        self.state.forge.queued_claims.push(queued);
-        Ok(())
+        self.state.forge.queued_claims.push(queued)
     }
 
     /// What clients sent, oldest first (secrets redacted); the last
@@ -343,6 +342,7 @@ impl MockIssuerBuilder {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let state = self.build_state(&format!("http://{addr}"))?;
+        keys::seed_rng_in_background();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(listener, state.clone(), async move {
             let _ = stopped.await;

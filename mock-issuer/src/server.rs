@@ -1,28 +1,71 @@
 //! The HTTP server: the router over the endpoints, and [`run`], which serves an already-bound
 //! listener until told to stop (so tests bind port 0 and read the address first).
+//!
+//! Every limit is answered, never a crash or a hang: a header section over
+//! [`MAX_HEADER_BYTES`] or with more than [`MAX_HEADERS`] fields gets hyper's 431; a request
+//! target over [`MAX_URI_BYTES`] 414; a body over [`MAX_BODY_BYTES`] 413; headers not complete
+//! within [`HEADER_READ_TIMEOUT`] close the connection; a body not complete within
+//! [`BODY_READ_TIMEOUT`] gets 408. The 4xx answers of [`limits`] are RFC 6749 5.2 JSON errors.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::Request;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::endpoints::{
     admin, authorize, discovery, introspect, jwks, login_decision, logout, revoke, token, userinfo,
 };
+use crate::error::{BearerError, OAuthError};
 use crate::forge;
 use crate::state::{AppState, paths};
 
 /// Largest request body accepted; token and form requests are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Longest request target (path and query). An authorization request is a few hundred bytes;
+/// browsers and proxies commonly stop at 8 KiB, so a test issuer accepting more would hide a
+/// bug. Between this and [`MAX_HEADER_BYTES`] the answer is 414; past it hyper's 431.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Largest request line plus header section (hyper's `max_header_size`; without it only the
+/// read buffer, about 400 KiB, bounds it); past it hyper answers 431 and closes the connection.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Most header fields in one request (hyper's default is 100); past it, 431.
+pub const MAX_HEADERS: usize = 64;
+
+/// Longest bearer token accepted in an `Authorization` header (the client library's default
+/// limit too): tokens this issuer signs are around a kilobyte.
+pub const MAX_BEARER_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Longest wait for a request's header section (hyper's `header_read_timeout`, which does
+/// nothing without a timer: axum's `serve` sets none). A client that stalls is disconnected.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait for a request's body once its headers are in; then 408.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait for in-flight requests at shutdown; a request still running after it (a
+/// scripted fault delay of minutes, say) is cut, so a test run never hangs on shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// The issuer's routes, mounted under the path of the issuer URL (e.g. a Fief tenant slug), and
 /// the admin API beside them unless it is disabled. The forge layer (faults, request log) sits
-/// in front of the endpoints only.
+/// in front of the endpoints only; the [`limits`] layer in front of everything.
 pub fn router(state: AppState) -> Router {
     let prefix = url::Url::parse(&state.issuer)
         .map(|url| url.path().trim_end_matches('/').to_owned())
@@ -57,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         routes
     };
     let routes = routes
+        .layer(axum::middleware::from_fn(limits))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Log the method and path only: queries carry codes, states and sometimes tokens.
         .layer(
@@ -74,13 +118,182 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
-/// Serves `listener` until `shutdown` completes, then lets in-flight requests finish.
+/// The request-size and slow-client rules that hyper does not apply itself: the target length
+/// (414), the body length (413, from `Content-Length` before reading when it is announced) and
+/// the body's arrival time (408). The body is read here once, whole; the endpoints then take
+/// the bytes without waiting. A request without a body costs two length checks.
+pub async fn limits(request: Request, next: Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if target > MAX_URI_BYTES {
+        return limit_error(
+            StatusCode::URI_TOO_LONG,
+            format!(
+                "the request URI is {target} bytes, over the limit of {MAX_URI_BYTES}; send large parameters in a POST form body"
+            ),
+        );
+    }
+    if let Some(length) = oversized_bearer(request.headers()) {
+        // RFC 6750 3.1: a malformed token is `invalid_token`, with the Bearer challenge.
+        return BearerError::invalid_token(format!(
+            "the bearer token is {length} bytes, over the limit of {MAX_BEARER_TOKEN_BYTES}; it cannot be a token of this issuer"
+        ))
+        .into_response();
+    }
+    if http_body::Body::is_end_stream(request.body()) {
+        return next.run(request).await;
+    }
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if let Some(length) = announced
+        && length > MAX_BODY_BYTES as u64
+    {
+        return body_too_large(Some(length));
+    }
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(BODY_READ_TIMEOUT, read_body(body, MAX_BODY_BYTES)).await {
+        Err(_elapsed) => limit_error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s of the headers",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        ),
+        Ok(Err(BodyError::TooLarge)) => body_too_large(None),
+        Ok(Err(BodyError::Unreadable(why))) => limit_error(
+            StatusCode::BAD_REQUEST,
+            format!("the request body could not be read: {why}"),
+        ),
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+    }
+}
+
+/// The length of a Bearer credential over [`MAX_BEARER_TOKEN_BYTES`], if there is one.
+fn oversized_bearer(headers: &HeaderMap) -> Option<usize> {
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    if value.len() <= MAX_BEARER_TOKEN_BYTES {
+        return None;
+    }
+    let scheme = value.split(|b| *b == b' ').next()?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| value.len() - scheme.len() - 1)
+        .filter(|length| *length > MAX_BEARER_TOKEN_BYTES)
+}
+
+enum BodyError {
+    TooLarge,
+    Unreadable(String),
+}
+
+/// Reads data frames until the end or past `limit` bytes (trailers are ignored).
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    let mut first: Option<Bytes> = None;
+    let mut rest: Vec<u8> = Vec::new();
+    loop {
+        let frame =
+            std::future::poll_fn(|cx| http_body::Body::poll_frame(Pin::new(&mut body), cx)).await;
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|error| BodyError::Unreadable(error.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let so_far = first.as_ref().map_or(0, Bytes::len) + rest.len();
+        if so_far + data.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        // Most bodies arrive in one frame: keep it without copying.
+        match &first {
+            None if rest.is_empty() => first = Some(data),
+            _ => {
+                if let Some(first) = first.take() {
+                    rest.extend_from_slice(&first);
+                }
+                rest.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(rest)))
+}
+
+/// RFC 6749 5.2's shape (`invalid_request`), with the status the limit calls for.
+pub fn limit_error(status: StatusCode, description: String) -> Response {
+    OAuthError::invalid_request(description)
+        .with_status(status)
+        .into_response()
+}
+
+fn body_too_large(length: Option<u64>) -> Response {
+    let length = length.map_or_else(|| "more than that".to_owned(), |l| format!("{l} bytes"));
+    limit_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is limited to {MAX_BODY_BYTES} bytes; this one is {length}"),
+    )
+}
+
+/// Serves `listener` until `shutdown` completes, then stops accepting (new connections are
+/// refused once the listener is dropped), lets in-flight requests finish for up to
+/// [`SHUTDOWN_GRACE`], and returns; the port is free again when it does.
+///
+/// Connections are HTTP/1.1, served by hyper with the limits above: the header section's size,
+/// field count and read timeout.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let app = router(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_header_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS);
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // Finished connections are reaped here, so the set holds only live ones.
+        while connections.try_join_next().is_some() {}
+        let (stream, _peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        connections.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still running {} s after shutdown were cut",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    connections.shutdown().await;
+    Ok(())
 }

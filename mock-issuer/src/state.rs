@@ -8,7 +8,7 @@
 //! consistent view, and a change swaps in a whole new value, re-serialising the discovery
 //! document and the JWKS then, never per request.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use axum::body::Bytes;
@@ -56,12 +56,16 @@ pub struct IssuerState {
     /// Serialises the writers of `config`, `keys` and `discovery_json`, so that a change and the
     /// re-serialisation it causes are never interleaved with another change.
     writer: Mutex<()>,
-    pub codes: Mutex<HashMap<String, CodeGrant>>,
+    /// Authorization codes, until they expire; capped at [`limits::CODES`].
+    pub codes: Mutex<BoundedMap<CodeGrant>>,
     pub refresh_tokens: Mutex<RefreshStore>,
-    /// `jti` of revoked access tokens, with their `exp` so they can be forgotten after it.
-    pub revoked_access_tokens: Mutex<HashMap<String, u64>>,
-    pub sessions: Mutex<HashMap<String, Session>>,
-    pub interactions: Mutex<HashMap<String, PendingLogin>>,
+    /// `jti` of revoked access tokens, with their `exp` so they can be forgotten after it;
+    /// capped at [`limits::REVOKED_ACCESS_TOKENS`].
+    pub revoked_access_tokens: Mutex<BoundedMap<u64>>,
+    /// Browser sessions, for [`limits::SESSION_LIFETIME`]; capped at [`limits::SESSIONS`].
+    pub sessions: Mutex<BoundedMap<Session>>,
+    /// Login pages waiting for an answer; capped at [`limits::INTERACTIONS`].
+    pub interactions: Mutex<BoundedMap<PendingLogin>>,
     /// Scripted faults, the request log, queued claims and the admin API switch.
     pub forge: ForgeState,
 }
@@ -96,6 +100,9 @@ pub struct IssuedFromCode {
     pub access_token_jti: String,
     pub access_token_exp: u64,
     pub refresh_family: Option<String>,
+    /// A replay arrived while the first redemption was still issuing: that redemption revokes
+    /// what it issued as soon as it knows what that is (RFC 6749 4.1.2).
+    pub replayed: bool,
 }
 
 /// A refresh token's grant (RFC 6749 6).
@@ -110,11 +117,20 @@ pub struct RefreshGrant {
 }
 
 /// Active refresh tokens and the ones rotated away (kept to detect replay, RFC 9700 4.14.2).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RefreshStore {
-    pub active: HashMap<String, RefreshGrant>,
+    pub active: BoundedMap<RefreshGrant>,
     /// Rotated token -> (family, expiry).
-    pub rotated: HashMap<String, (String, u64)>,
+    pub rotated: BoundedMap<(String, u64)>,
+}
+
+impl Default for RefreshStore {
+    fn default() -> Self {
+        Self {
+            active: BoundedMap::new(limits::REFRESH_TOKENS),
+            rotated: BoundedMap::new(limits::ROTATED_REFRESH_TOKENS),
+        }
+    }
 }
 
 impl RefreshStore {
@@ -124,8 +140,8 @@ impl RefreshStore {
     }
 
     pub fn purge_expired(&mut self, now: u64) {
-        self.active.retain(|_, grant| grant.expires_at > now);
-        self.rotated.retain(|_, (_, expires_at)| *expires_at > now);
+        self.active.purge_expired(now);
+        self.rotated.purge_expired(now);
     }
 }
 
@@ -143,10 +159,253 @@ pub struct PendingLogin {
 }
 
 /// How long the interactive login page stays valid.
-pub const LOGIN_PAGE_LIFETIME: u64 = 600;
+pub const LOGIN_PAGE_LIFETIME: u64 = limits::LOGIN_PAGE_LIFETIME;
 
-/// Stores are purged of expired entries once they pass this size, so memory stays bounded.
-const PURGE_THRESHOLD: usize = 4096;
+/// How long the stores keep what they hold, and how much at most. Every store drops expired
+/// entries as new ones arrive, and past its cap evicts the oldest entry, so a soak of millions
+/// of requests holds memory flat. The caps are far above what one test suite keeps alive at
+/// once; an eviction is logged at `warn`, since it forgets a grant before its time.
+pub mod limits {
+    /// Authorization codes issued and not yet expired (redeemed ones are kept until expiry to
+    /// detect replay, RFC 6749 4.1.2).
+    pub const CODES: usize = 20_000;
+    /// Refresh tokens that may still be redeemed.
+    pub const REFRESH_TOKENS: usize = 20_000;
+    /// Refresh tokens rotated away, kept to detect replay (RFC 9700 4.14.2).
+    pub const ROTATED_REFRESH_TOKENS: usize = 20_000;
+    /// `jti`s of revoked, not yet expired access tokens.
+    pub const REVOKED_ACCESS_TOKENS: usize = 20_000;
+    /// Browser sessions at the issuer.
+    pub const SESSIONS: usize = 10_000;
+    /// Login pages shown and not yet answered.
+    pub const INTERACTIONS: usize = 1_000;
+    /// A browser session at the issuer lasts this long after sign-in (then `prompt=none`
+    /// answers `login_required`).
+    pub const SESSION_LIFETIME: u64 = 24 * 3600;
+    /// How long the interactive login page stays valid.
+    pub const LOGIN_PAGE_LIFETIME: u64 = 600;
+}
+
+/// What a [`BoundedMap`] holds: each entry knows when it expires.
+pub trait Expiring {
+    /// Unix time after which the entry is useless.
+    fn expires_at(&self) -> u64;
+}
+
+impl Expiring for CodeGrant {
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+impl Expiring for RefreshGrant {
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+/// A rotated refresh token: (family, expiry of the token it was).
+impl Expiring for (String, u64) {
+    fn expires_at(&self) -> u64 {
+        self.1
+    }
+}
+
+/// A revoked access token's `exp`.
+impl Expiring for u64 {
+    fn expires_at(&self) -> u64 {
+        *self
+    }
+}
+
+impl Expiring for Session {
+    fn expires_at(&self) -> u64 {
+        self.login
+            .auth_time
+            .saturating_add(limits::SESSION_LIFETIME)
+    }
+}
+
+impl Expiring for PendingLogin {
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+/// A map from secret strings (codes, tokens, session ids) to what they grant, with a capacity:
+/// past it, inserting evicts the oldest entry. Insertion order is kept in a `BTreeMap` keyed by
+/// a sequence number, so eviction and the sweep of expired entries at the old end cost a
+/// logarithm, not a scan.
+///
+/// Keys are held as their SHA-256: the secrets themselves are never stored, and a lookup
+/// compares digests, so its timing says nothing about how much of a guessed code or token
+/// matched a real one (RFC 6749 10.10; RFC 9700 4.14).
+#[derive(Debug)]
+pub struct BoundedMap<V> {
+    capacity: usize,
+    next_seq: u64,
+    entries: HashMap<KeyDigest, (u64, V)>,
+    order: BTreeMap<u64, KeyDigest>,
+    evicted: u64,
+    /// The clock second of the last full sweep, so a full store is swept at most once a second.
+    swept_at: Option<u64>,
+}
+
+/// The SHA-256 of a key of a [`BoundedMap`].
+pub type KeyDigest = [u8; 32];
+
+fn key_digest(key: &str) -> KeyDigest {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+impl<V: Expiring> BoundedMap<V> {
+    /// An empty map holding at most `capacity` entries (at least one).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            next_seq: 0,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+            evicted: 0,
+            swept_at: None,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// How many unexpired entries were evicted because the map was full.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.entries.get(&key_digest(key)).map(|(_, value)| value)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.entries
+            .get_mut(&key_digest(key))
+            .map(|(_, value)| value)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.entries.contains_key(&key_digest(key))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.values().map(|(_, value)| value)
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<V> {
+        self.remove_digest(&key_digest(key))
+    }
+
+    fn remove_digest(&mut self, digest: &KeyDigest) -> Option<V> {
+        let (seq, value) = self.entries.remove(digest)?;
+        self.order.remove(&seq);
+        Some(value)
+    }
+
+    /// Inserts as the newest entry (replacing one with the same key), evicting the oldest when
+    /// full. Callers that know the time use [`insert_at`](Self::insert_at), which drops expired
+    /// entries first.
+    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
+        let digest = key_digest(&key);
+        let previous = self.remove_digest(&digest);
+        while self.entries.len() >= self.capacity {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            self.entries.remove(&oldest);
+            self.evicted += 1;
+            if self.evicted.is_power_of_two() {
+                tracing::warn!(
+                    capacity = self.capacity,
+                    evicted = self.evicted,
+                    "a store of the issuer is full: its oldest entries are forgotten before they expire"
+                );
+            }
+        }
+        self.order.insert(self.next_seq, digest);
+        self.entries.insert(digest, (self.next_seq, value));
+        self.next_seq += 1;
+        previous
+    }
+
+    /// Drops expired entries from the old end, sweeps the whole map when it is full (at most
+    /// once per clock second), then inserts.
+    pub fn insert_at(&mut self, key: String, value: V, now: u64) -> Option<V> {
+        self.purge_expired_oldest(now);
+        if self.entries.len() >= self.capacity && self.swept_at != Some(now) {
+            self.swept_at = Some(now);
+            self.purge_expired(now);
+        }
+        self.insert(key, value)
+    }
+
+    /// Drops the oldest entries while they are expired: entries of one kind mostly expire in
+    /// the order they were issued, so this keeps the map near its live size at the cost of a
+    /// few tree lookups per insertion.
+    pub fn purge_expired_oldest(&mut self, now: u64) {
+        while let Some(entry) = self.order.first_entry() {
+            let expired = self
+                .entries
+                .get(entry.get())
+                .is_none_or(|(_, value)| value.expires_at() <= now);
+            if !expired {
+                break;
+            }
+            let key = entry.remove();
+            self.entries.remove(&key);
+        }
+    }
+
+    /// Drops every expired entry.
+    pub fn purge_expired(&mut self, now: u64) {
+        self.retain(|_, value| value.expires_at() > now);
+    }
+
+    /// Keeps the entries for which `keep` is true (it sees the key's digest: the key itself
+    /// is not stored).
+    pub fn retain(&mut self, mut keep: impl FnMut(&KeyDigest, &V) -> bool) {
+        let order = &mut self.order;
+        self.entries.retain(|key, (seq, value)| {
+            let kept = keep(key, value);
+            if !kept {
+                order.remove(seq);
+            }
+            kept
+        });
+    }
+}
+
+/// How full the stores are, for soak runs and diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreSizes {
+    pub codes: usize,
+    pub refresh_tokens: usize,
+    pub rotated_refresh_tokens: usize,
+    pub revoked_access_tokens: usize,
+    pub sessions: usize,
+    pub interactions: usize,
+    pub request_log: usize,
+    pub queued_claims: usize,
+    /// Unexpired entries forgotten because a store was full, all stores together.
+    pub evicted: u64,
+}
 
 /// A failure to build the state from the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -196,11 +455,11 @@ impl IssuerState {
             keys: RwLock::new(Arc::new(keys)),
             discovery_json: RwLock::new(discovery_json),
             writer: Mutex::default(),
-            codes: Mutex::default(),
+            codes: Mutex::new(BoundedMap::new(limits::CODES)),
             refresh_tokens: Mutex::default(),
-            revoked_access_tokens: Mutex::default(),
-            sessions: Mutex::default(),
-            interactions: Mutex::default(),
+            revoked_access_tokens: Mutex::new(BoundedMap::new(limits::REVOKED_ACCESS_TOKENS)),
+            sessions: Mutex::new(BoundedMap::new(limits::SESSIONS)),
+            interactions: Mutex::new(BoundedMap::new(limits::INTERACTIONS)),
             forge: ForgeState::new(forge),
         })
     }
@@ -286,29 +545,19 @@ impl IssuerState {
 
     pub fn store_code(&self, code: String, grant: CodeGrant) {
         let now = self.now();
-        let mut codes = lock(&self.codes);
-        if codes.len() >= PURGE_THRESHOLD {
-            codes.retain(|_, grant| grant.expires_at > now);
-        }
-        codes.insert(code, grant);
+        lock(&self.codes).insert_at(code, grant, now);
     }
 
     pub fn store_refresh_token(&self, token: String, grant: RefreshGrant) {
         let now = self.now();
         let mut store = lock(&self.refresh_tokens);
-        if store.active.len() + store.rotated.len() >= PURGE_THRESHOLD {
-            store.purge_expired(now);
-        }
-        store.active.insert(token, grant);
+        store.rotated.purge_expired_oldest(now);
+        store.active.insert_at(token, grant, now);
     }
 
     pub fn revoke_access_token(&self, jti: String, exp: u64) {
         let now = self.now();
-        let mut revoked = lock(&self.revoked_access_tokens);
-        if revoked.len() >= PURGE_THRESHOLD {
-            revoked.retain(|_, exp| *exp > now);
-        }
-        revoked.insert(jti, exp);
+        lock(&self.revoked_access_tokens).insert_at(jti, exp, now);
     }
 
     pub fn is_access_token_revoked(&self, jti: &str) -> bool {
@@ -317,17 +566,18 @@ impl IssuerState {
 
     pub fn start_session(&self, login: Login) -> String {
         let id = self.rng.secret();
-        let mut sessions = lock(&self.sessions);
-        if sessions.len() >= PURGE_THRESHOLD {
-            // Sessions have no expiry of their own; the oldest are as good as any to drop.
-            sessions.clear();
-        }
-        sessions.insert(id.clone(), Session { login });
+        let now = self.now();
+        lock(&self.sessions).insert_at(id.clone(), Session { login }, now);
         id
     }
 
+    /// The session with this id, unless it has expired ([`limits::SESSION_LIFETIME`]).
     pub fn session(&self, id: &str) -> Option<Session> {
-        lock(&self.sessions).get(id).cloned()
+        let now = self.now();
+        lock(&self.sessions)
+            .get(id)
+            .filter(|session| session.expires_at() > now)
+            .cloned()
     }
 
     pub fn end_session(&self, id: &str) {
@@ -337,17 +587,11 @@ impl IssuerState {
     pub fn store_pending_login(&self, request: AuthorizationRequest) -> String {
         let id = self.rng.secret();
         let now = self.now();
-        let mut pending = lock(&self.interactions);
-        if pending.len() >= PURGE_THRESHOLD {
-            pending.retain(|_, login| login.expires_at > now);
-        }
-        pending.insert(
-            id.clone(),
-            PendingLogin {
-                request,
-                expires_at: now + LOGIN_PAGE_LIFETIME,
-            },
-        );
+        let pending = PendingLogin {
+            request,
+            expires_at: now + LOGIN_PAGE_LIFETIME,
+        };
+        lock(&self.interactions).insert_at(id.clone(), pending, now);
         id
     }
 
@@ -358,6 +602,31 @@ impl IssuerState {
             .remove(id)
             .filter(|pending| pending.expires_at > now)
             .map(|pending| pending.request)
+    }
+
+    /// How many entries each store holds now.
+    pub fn store_sizes(&self) -> StoreSizes {
+        let codes = lock(&self.codes);
+        let refresh = lock(&self.refresh_tokens);
+        let revoked = lock(&self.revoked_access_tokens);
+        let sessions = lock(&self.sessions);
+        let interactions = lock(&self.interactions);
+        StoreSizes {
+            codes: codes.len(),
+            refresh_tokens: refresh.active.len(),
+            rotated_refresh_tokens: refresh.rotated.len(),
+            revoked_access_tokens: revoked.len(),
+            sessions: sessions.len(),
+            interactions: interactions.len(),
+            request_log: self.forge.requests.len(),
+            queued_claims: self.forge.queued_claims.len(),
+            evicted: codes.evicted()
+                + refresh.active.evicted()
+                + refresh.rotated.evicted()
+                + revoked.evicted()
+                + sessions.evicted()
+                + interactions.evicted(),
+        }
     }
 }
 

@@ -99,12 +99,12 @@ pub fn bearer_token(
     query: Option<&str>,
 ) -> Result<Option<String>, AuthRejection> {
     // RFC 6750 2.3: URI query tokens leak into logs and Referer headers; refuse them.
-    if let Some(query) = query {
-        if url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token") {
-            return Err(AuthRejection::MalformedRequest(
-                "access tokens in the query string are not accepted (RFC 6750 2.3)".into(),
-            ));
-        }
+    if let Some(query) = query
+        && url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
+    {
+        return Err(AuthRejection::MalformedRequest(
+            "access tokens in the query string are not accepted (RFC 6750 2.3)".into(),
+        ));
     }
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -327,10 +327,8 @@ impl Auth {
         refresh: bool,
     ) -> Result<UserInfo, AuthRejection> {
         let subject = info.subject();
-        if !refresh {
-            if let Some(userinfo) = self.inner.cache.get(subject).await {
-                return Ok(userinfo);
-            }
+        if !refresh && let Some(userinfo) = self.inner.cache.get(subject).await {
+            return Ok(userinfo);
         }
         match self
             .inner

@@ -770,13 +770,13 @@ pub async fn b19_error_responses(target: Arc<ApiTarget>) -> Outcome {
                 "{what}: error_description outside the RFC 6750 3 charset: {description:?}"
             );
         }
-        if let Ok(body) = answer.json() {
-            if let Some(description) = body["error_description"].as_str() {
-                ensure!(
-                    in_error_charset(description),
-                    "{what}: JSON error_description outside the charset: {description:?}"
-                );
-            }
+        if let Ok(body) = answer.json()
+            && let Some(description) = body["error_description"].as_str()
+        {
+            ensure!(
+                in_error_charset(description),
+                "{what}: JSON error_description outside the charset: {description:?}"
+            );
         }
         checked += 1;
     }

@@ -40,7 +40,15 @@ pub struct QueuedClaims {
 pub enum ClaimsError {
     #[error("claims must be a JSON object, found {0}")]
     NotAnObject(&'static str),
+    /// Each token response takes one entry; this many waiting means they are not being taken.
+    #[error(
+        "the claims queue is full ({0} entries waiting): each token response takes one; clear the queue or issue tokens first"
+    )]
+    QueueFull(usize),
 }
+
+/// Entries the queue holds at most.
+pub const MAX_QUEUED: usize = 1000;
 
 impl QueuedClaims {
     /// Claims from a JSON value, which must be an object.
@@ -86,10 +94,24 @@ pub struct ClaimQueue {
 }
 
 impl ClaimQueue {
-    pub fn push(&self, claims: QueuedClaims) {
+    /// Queues `claims` for the next token response without one, unless [`MAX_QUEUED`] wait.
+    pub fn push(&self, claims: QueuedClaims) -> Result<(), ClaimsError> {
         let mut queue = lock(&self.queue);
+        if queue.len() >= MAX_QUEUED {
+            return Err(ClaimsError::QueueFull(queue.len()));
+        }
         queue.push_back(claims);
         self.len.store(queue.len(), Ordering::Release);
+        Ok(())
+    }
+
+    /// How many entries wait.
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Takes the entry for the next token response, if any.
@@ -144,8 +166,12 @@ mod tests {
     fn entries_are_taken_once_in_order_and_split_by_target() {
         let queue = ClaimQueue::default();
         assert_eq!(queue.take(), None);
-        queue.push(QueuedClaims::new(ClaimsTarget::AccessToken, json!({"a": 1})).unwrap());
-        queue.push(QueuedClaims::new(ClaimsTarget::Both, json!({"b": 2})).unwrap());
+        queue
+            .push(QueuedClaims::new(ClaimsTarget::AccessToken, json!({"a": 1})).unwrap())
+            .unwrap();
+        queue
+            .push(QueuedClaims::new(ClaimsTarget::Both, json!({"b": 2})).unwrap())
+            .unwrap();
         let first = queue.take().unwrap();
         assert_eq!(Value::Object(first.access_token), json!({"a": 1}));
         assert!(first.id_token.is_empty());
@@ -153,6 +179,27 @@ mod tests {
         assert_eq!(Value::Object(second.id_token), json!({"b": 2}));
         assert_eq!(Value::Object(second.access_token), json!({"b": 2}));
         assert_eq!(queue.take(), None);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_with_a_clear_error() {
+        let queue = ClaimQueue::default();
+        for i in 0..MAX_QUEUED {
+            queue
+                .push(QueuedClaims::new(ClaimsTarget::Both, json!({ "i": i })).unwrap())
+                .unwrap();
+        }
+        let refused = queue.push(QueuedClaims::new(ClaimsTarget::Both, json!({})).unwrap());
+        assert_eq!(refused, Err(ClaimsError::QueueFull(MAX_QUEUED)));
+        assert!(refused.unwrap_err().to_string().contains("clear the queue"));
+        assert_eq!(queue.len(), MAX_QUEUED);
+        // Taking one makes room for one.
+        assert!(queue.take().is_some());
+        assert!(
+            queue
+                .push(QueuedClaims::new(ClaimsTarget::Both, json!({})).unwrap())
+                .is_ok()
+        );
     }
 
     #[test]

@@ -10,11 +10,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 
 use crate::forge::Endpoint;
 use crate::forge::faults::{self, FaultAction};
-use crate::forge::request_log::{LoggedParams, RecordedRequest, describe_authorization};
+use crate::forge::request_log::{self, LoggedParams, RecordedRequest, describe_authorization};
 use crate::params::Params;
 use crate::server::MAX_BODY_BYTES;
 use crate::state::AppState;
@@ -37,11 +37,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                 (Body::from(bytes), Some(form))
             }
             Err(_) => {
-                return (
+                // The server's limits layer reads bodies first, so this is a second line only.
+                return crate::server::limit_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "the request body is too large",
-                )
-                    .into_response();
+                    format!("the request body is limited to {MAX_BODY_BYTES} bytes"),
+                );
             }
         }
     } else {
@@ -66,7 +66,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             seq: 0,
             at: state.now(),
             method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
+            path: request_log::bounded(parts.uri.path()),
             endpoint,
             query: LoggedParams::redacted(&query),
             form: form.map(LoggedParams::redacted).unwrap_or_default(),

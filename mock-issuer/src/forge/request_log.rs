@@ -5,7 +5,10 @@
 //! Secrets never enter it: client secrets, codes, verifiers, tokens and assertions are replaced
 //! by `[redacted]` when an entry is recorded, and of the `Authorization` header only the scheme
 //! (and, for Basic, the client id) is kept. It is a ring buffer: past its capacity the oldest
-//! entry goes.
+//! entry goes, and entries older than [`MAX_AGE`] by the issuer's clock go as new ones arrive.
+//! Each entry is bounded too: at most [`MAX_LOGGED_PARAMS`] parameters per part, values and
+//! paths cut at [`MAX_LOGGED_BYTES`], so the log's memory has a ceiling however large the
+//! requests.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -26,6 +29,30 @@ pub const DEFAULT_CAPACITY: usize = 1000;
 
 /// What a redacted value reads as.
 pub const REDACTED: &str = "[redacted]";
+
+/// Entries older than this (seconds, by the issuer's clock) are dropped as new ones arrive.
+pub const MAX_AGE: u64 = 24 * 3600;
+
+/// Parameters kept per query or form of one entry.
+pub const MAX_LOGGED_PARAMS: usize = 64;
+
+/// Bytes kept of a parameter value or a path; longer ones end in [`TRUNCATED`].
+pub const MAX_LOGGED_BYTES: usize = 1024;
+
+/// Appended to a value cut at [`MAX_LOGGED_BYTES`].
+pub const TRUNCATED: &str = "...[truncated]";
+
+/// `text`, cut at [`MAX_LOGGED_BYTES`] on a character boundary.
+pub fn bounded(text: &str) -> String {
+    if text.len() <= MAX_LOGGED_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_LOGGED_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{TRUNCATED}", &text[..end])
+}
 
 /// Parameters whose values are credentials or grants (RFC 6749 2.3.1, 4.1.3, 6; RFC 7636 4.5;
 /// RFC 7009 2.1; RFC 7521 4.2; RFC 8693 2.1; RP-Initiated Logout 2), plus the login page's
@@ -54,18 +81,20 @@ const SECRET_PARAMS: &[&str] = &[
 pub struct LoggedParams(Vec<(String, String)>);
 
 impl LoggedParams {
-    /// Copies `params`, redacting secrets.
+    /// Copies `params`, redacting secrets; at most [`MAX_LOGGED_PARAMS`] of them, each cut
+    /// at [`MAX_LOGGED_BYTES`].
     pub fn redacted(params: &Params) -> Self {
         Self(
             params
                 .iter()
+                .take(MAX_LOGGED_PARAMS)
                 .map(|(name, value)| {
                     let value = if SECRET_PARAMS.contains(&name) {
-                        REDACTED
+                        REDACTED.to_owned()
                     } else {
-                        value
+                        bounded(value)
                     };
-                    (name.to_owned(), value.to_owned())
+                    (bounded(name), value)
                 })
                 .collect(),
         )
@@ -184,17 +213,31 @@ impl RequestLog {
         self.capacity
     }
 
-    /// Records an entry, giving it the next sequence number.
+    /// Records an entry, giving it the next sequence number; drops the oldest past the
+    /// capacity and those older than [`MAX_AGE`].
     pub fn record(&self, mut entry: RecordedRequest) {
         if !self.is_enabled() {
             return;
         }
         entry.seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let mut entries = lock(&self.entries);
-        while entries.len() >= self.capacity {
+        while entries.len() >= self.capacity
+            || entries
+                .front()
+                .is_some_and(|oldest| oldest.at.saturating_add(MAX_AGE) <= entry.at)
+        {
             entries.pop_front();
         }
         entries.push_back(entry);
+    }
+
+    /// How many entries are kept now.
+    pub fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Every entry kept, oldest first.
@@ -255,6 +298,31 @@ mod tests {
         let off = RequestLog::new(0);
         off.record(entry("/api/token"));
         assert!(!off.is_enabled() && off.entries().is_empty());
+    }
+
+    #[test]
+    fn old_entries_expire_and_large_values_are_cut() {
+        let log = RequestLog::new(10);
+        let mut old = entry("/authorize");
+        old.at = 1_000;
+        log.record(old);
+        let mut recent = entry("/api/token");
+        recent.at = 1_000 + MAX_AGE - 1;
+        log.record(recent);
+        assert_eq!(log.len(), 2, "not yet a day apart");
+        let mut new = entry("/api/userinfo");
+        new.at = 1_000 + MAX_AGE;
+        log.record(new);
+        let paths: Vec<String> = log.entries().into_iter().map(|e| e.path).collect();
+        assert_eq!(paths, ["/api/token", "/api/userinfo"]);
+
+        let many: String = (0..500).map(|i| format!("p{i}=1&")).collect();
+        let huge = format!("state={}&{many}", "é".repeat(4000));
+        let logged = LoggedParams::redacted(&Params::parse(huge.as_bytes()));
+        assert_eq!(logged.iter().count(), MAX_LOGGED_PARAMS);
+        let state = logged.get("state").unwrap();
+        assert!(state.ends_with(TRUNCATED), "{state}");
+        assert!(state.len() <= MAX_LOGGED_BYTES + TRUNCATED.len());
     }
 
     #[test]

@@ -69,8 +69,15 @@ pub fn redeem_code(
                 "the authorization code is unknown, or was already used and has expired",
             ));
         };
-        if let Some(issued) = &grant.redeemed {
+        if let Some(issued) = &mut grant.redeemed {
             // RFC 6749 4.1.2 / 10.5: a replayed code revokes what the first use issued.
+            if issued.access_token_jti.is_empty() {
+                // The first redemption is still issuing; it revokes its tokens when done.
+                issued.replayed = true;
+                return Err(OAuthError::invalid_grant(
+                    "the authorization code was already used; the tokens issued for it are revoked (RFC 6749 4.1.2)",
+                ));
+            }
             let issued = issued.clone();
             codes.remove(code);
             drop(codes);
@@ -114,6 +121,7 @@ pub fn redeem_code(
             access_token_jti: String::new(),
             access_token_exp: 0,
             refresh_family: None,
+            replayed: false,
         });
         grant.clone()
     };
@@ -134,12 +142,32 @@ pub fn redeem_code(
         },
     )
     .map_err(internal)?;
-    if let Some(stored) = lock(&state.codes).get_mut(code) {
-        stored.redeemed = Some(IssuedFromCode {
-            access_token_jti: issued.access_token_jti.clone(),
-            access_token_exp: issued.access_token_exp,
-            refresh_family: issued.refresh_family.clone(),
-        });
+    let replayed_meanwhile = {
+        let mut codes = lock(&state.codes);
+        match codes.get_mut(code) {
+            Some(stored) if stored.redeemed.as_ref().is_some_and(|r| r.replayed) => {
+                codes.remove(code);
+                true
+            }
+            Some(stored) => {
+                stored.redeemed = Some(IssuedFromCode {
+                    access_token_jti: issued.access_token_jti.clone(),
+                    access_token_exp: issued.access_token_exp,
+                    refresh_family: issued.refresh_family.clone(),
+                    replayed: false,
+                });
+                false
+            }
+            None => false,
+        }
+    };
+    if replayed_meanwhile {
+        // RFC 6749 4.1.2: the replay came while these tokens were being issued; they are
+        // revoked as if it had come after, and this answer still carries them.
+        state.revoke_access_token(issued.access_token_jti.clone(), issued.access_token_exp);
+        if let Some(family) = &issued.refresh_family {
+            lock(&state.refresh_tokens).revoke_family(family);
+        }
     }
     Ok(issued.response)
 }
@@ -202,7 +230,7 @@ pub fn refresh(
         let mut store = lock(&state.refresh_tokens);
         if store.active.remove(token).is_none() {
             return Err(OAuthError::invalid_grant(
-                "the refresh token was used concurrently",
+                "the refresh token was used concurrently: another request rotated it first; use the refresh token from that response (RFC 9700 4.14.2)",
             ));
         }
         store

@@ -1,8 +1,6 @@
 //! The `oidc-forge` binary: configuration errors, the fixture configuration, and `serve`.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_oidc-forge");
@@ -68,17 +66,7 @@ fn serve_prints_the_issuer_and_answers_discovery() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Read the banner on a thread, so a banner that changes shape fails the test instead of
-    // hanging it.
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines_rx = crate::support::lines_of(child.stdout.take().unwrap());
     let mut banner = Vec::new();
     while !banner
         .iter()

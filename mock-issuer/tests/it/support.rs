@@ -333,3 +333,21 @@ pub fn signature_of(jwt: &str) -> Vec<u8> {
     let (_, signature) = jwt.rsplit_once('.').expect("three segments");
     URL_SAFE_NO_PAD.decode(signature).expect("base64url")
 }
+
+/// Reads a child's output line by line on a thread, so a test waits on the channel with a
+/// timeout, and an output that changes shape fails the test instead of hanging it.
+pub fn lines_of(output: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(output)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines_rx
+}

@@ -20,7 +20,7 @@ pub async fn queue(
     AdminJson(claims): AdminJson<QueuedClaims>,
 ) -> Result<Response, AdminError> {
     let queue = &state.forge.queued_claims;
-    queue.push(claims);
+    queue.push(claims)?;
     Ok(ok(json!({ "queued": queue.pending().len() })))
 }
 

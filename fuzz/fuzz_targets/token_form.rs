@@ -1,0 +1,83 @@
+//! Any bytes as a token request body (RFC 6749 4.1.3, 6, 4.4) through the issuer's router. The
+//! first byte picks the client authentication, so the grant rules behind it are reached; before
+//! each input a known code (`fuzz-code`, PKCE S256 of `FUZZ_VERIFIER`) and a known refresh token
+//! (`fuzz-refresh`) are stored, so redemption, PKCE, redirect URI checks and rotation run on
+//! fuzzed parameters rather than stopping at "unknown code".
+#![no_main]
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use libfuzzer_sys::fuzz_target;
+use oidc_forge::rules::pkce::{self, PkceChallenge, PkceMethod};
+use oidc_forge::state::{CodeGrant, Login, RefreshGrant};
+use oidc_forge_fuzz::{STATE, assert_expected_status, send};
+
+const FUZZ_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+// base64("forge-web:forge-web-secret"), base64("forge-spa:"), base64("forge-web:wrong")
+const AUTHORIZATIONS: [Option<&str>; 5] = [
+    None,
+    Some("Basic Zm9yZ2Utd2ViOmZvcmdlLXdlYi1zZWNyZXQ="),
+    Some("Basic Zm9yZ2Utc3BhOg=="),
+    Some("Basic Zm9yZ2Utd2ViOndyb25n"),
+    Some("Bearer x"),
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let now = STATE.now();
+    let login = Login {
+        sub: "b8f3f9a0-0c5b-4d6a-9b3e-0d0a4a0c1f01".into(),
+        auth_time: now,
+        acr: "0",
+    };
+    STATE.store_code(
+        "fuzz-code".into(),
+        CodeGrant {
+            client_id: "forge-web".into(),
+            redirect_uri: Some("http://localhost:8000/auth-callback".into()),
+            scopes: vec!["openid".into(), "offline_access".into(), "read".into()],
+            nonce: Some("fuzz-nonce".into()),
+            pkce: Some(PkceChallenge {
+                challenge: pkce::s256_challenge(FUZZ_VERIFIER),
+                method: PkceMethod::S256,
+            }),
+            login: login.clone(),
+            expires_at: now + 60,
+            redeemed: None,
+        },
+    );
+    STATE.store_refresh_token(
+        "fuzz-refresh".into(),
+        RefreshGrant {
+            client_id: "forge-web".into(),
+            scopes: vec!["openid".into(), "offline_access".into(), "read".into()],
+            login,
+            expires_at: now + 3600,
+            family: "fuzz-family".into(),
+        },
+    );
+
+    let mut request = Request::post("/api/token").header(
+        header::CONTENT_TYPE,
+        if selector & 0x80 == 0 {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        },
+    );
+    if let Some(authorization) = AUTHORIZATIONS[usize::from(selector & 0x7f) % AUTHORIZATIONS.len()]
+    {
+        request = request.header(header::AUTHORIZATION, authorization);
+    }
+    let request = request
+        .body(Body::from(body.to_vec()))
+        .expect("a request with static parts");
+    let (status, response) = send(request);
+    assert_expected_status(status);
+    // RFC 6749 5.1 / 5.2: every answer of the token endpoint is a JSON object.
+    let json: serde_json::Value =
+        serde_json::from_slice(&response).expect("the token endpoint answers JSON");
+    assert!(json.is_object());
+});
