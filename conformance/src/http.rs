@@ -13,12 +13,23 @@ use crate::{ensure, ensure_eq};
 
 /// A client that never follows redirects (a followed `/authorize` 302 would lose the code) and
 /// ignores proxy settings (everything here is on 127.0.0.1).
+///
+/// One client is built per process and cloned (a clone shares it): building one reads and
+/// parses the system's CA bundle, which was most of each scenario's time. It keeps no idle
+/// connections, because each scenario runs on its own runtime, and a pooled connection would
+/// belong to a runtime that is gone by the next scenario.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap_or_default()
+    static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap_or_default()
+        })
+        .clone()
 }
 
 /// A response read whole.
