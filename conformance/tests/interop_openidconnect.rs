@@ -254,6 +254,31 @@ impl Party {
             nonce,
         })
     }
+    /// RFC 6749 6 then Core 5.3: refreshes the login's tokens and calls UserInfo with the new
+    /// access token, expecting the login's subject.
+    async fn refresh_then_userinfo(
+        &self,
+        login: &Login,
+    ) -> Result<CoreUserInfoClaims, Box<dyn std::error::Error>> {
+        let refresh = login
+            .tokens
+            .refresh_token()
+            .ok_or("offline_access grants a refresh token")?;
+        let refreshed = self
+            .client
+            .exchange_refresh_token(refresh)?
+            .request_async(&self.http)
+            .await?;
+        let userinfo = self
+            .client
+            .user_info(
+                refreshed.access_token().clone(),
+                Some(login.claims.subject().clone()),
+            )?
+            .request_async(&self.http)
+            .await?;
+        Ok(userinfo)
+    }
 }
 
 /// What a code flow produced, verified.
@@ -487,23 +512,7 @@ async fn openidconnect_code_flow_with_client_secret_post() -> TestResult {
         )
         .await?;
     assert_eq!(login.claims.subject().as_str(), ALICE);
-    let refresh = login
-        .tokens
-        .refresh_token()
-        .ok_or("offline_access grants a refresh token")?;
-    let refreshed = party
-        .client
-        .exchange_refresh_token(refresh)?
-        .request_async(&party.http)
-        .await?;
-    let userinfo: CoreUserInfoClaims = party
-        .client
-        .user_info(
-            refreshed.access_token().clone(),
-            Some(login.claims.subject().clone()),
-        )?
-        .request_async(&party.http)
-        .await?;
+    let userinfo = party.refresh_then_userinfo(&login).await?;
     assert_eq!(
         userinfo.email().map(|e| e.as_str()),
         Some("alice@example.com")
@@ -571,23 +580,7 @@ async fn openidconnect_public_client_with_pkce() -> TestResult {
             .collect::<Vec<_>>(),
         [SPA_CLIENT]
     );
-    let refresh = login
-        .tokens
-        .refresh_token()
-        .ok_or("offline_access grants a refresh token")?;
-    let refreshed = party
-        .client
-        .exchange_refresh_token(refresh)?
-        .request_async(&party.http)
-        .await?;
-    let userinfo: CoreUserInfoClaims = party
-        .client
-        .user_info(
-            refreshed.access_token().clone(),
-            Some(login.claims.subject().clone()),
-        )?
-        .request_async(&party.http)
-        .await?;
+    let userinfo = party.refresh_then_userinfo(&login).await?;
     assert_eq!(userinfo.subject().as_str(), ALICE);
     issuer.shutdown().await;
     Ok(())
