@@ -20,7 +20,7 @@ use aws_lc_rs::signature::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use divan::{Bencher, black_box};
-use oidc_forge::config::Config;
+use oidc_forge::config::{ClientConfig, Config};
 use oidc_forge::keys::{KeySet, SigningKey, TokenTyp};
 use oidc_forge::rules::tokens::{self, Grant, Subject};
 use oidc_forge::{MockIssuer, state::AppState};
@@ -81,6 +81,18 @@ mod sign {
         bencher.bench_local(|| key.sign_jwt(TokenTyp::AccessToken, black_box(&claims)));
     }
 
+    /// The grant of a client_credentials request for `scopes`.
+    fn client_credentials<'a>(client: &'a ClientConfig, scopes: &'a [String]) -> Grant<'a> {
+        Grant {
+            client,
+            subject: Subject::Client,
+            scopes,
+            nonce: None,
+            code: None,
+            rotating: None,
+        }
+    }
+
     /// Claims built, serialised and signed: what a client_credentials request costs beyond
     /// HTTP and client authentication.
     #[divan::bench]
@@ -90,14 +102,7 @@ mod sign {
         let client = config.client("forge-web").expect("client");
         let scopes = vec!["read".to_owned()];
         bencher.bench_local(|| {
-            let grant = Grant {
-                client,
-                subject: Subject::Client,
-                scopes: &scopes,
-                nonce: None,
-                code: None,
-                rotating: None,
-            };
+            let grant = client_credentials(client, &scopes);
             tokens::issue(&state, &config, grant).expect("issue")
         });
     }
@@ -110,14 +115,7 @@ mod sign {
         let client = config.client("forge-web").expect("client");
         let scopes = vec!["read".to_owned()];
         bencher.bench_local(|| {
-            let grant = Grant {
-                client,
-                subject: Subject::Client,
-                scopes: &scopes,
-                nonce: None,
-                code: None,
-                rotating: None,
-            };
+            let grant = client_credentials(client, &scopes);
             let claims = tokens::access_token_claims(
                 &state,
                 &config,

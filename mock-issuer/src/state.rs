@@ -91,18 +91,26 @@ pub struct CodeGrant {
     pub pkce: Option<PkceChallenge>,
     pub login: Login,
     pub expires_at: u64,
-    /// Set on first redemption: what was issued, so that a replay can revoke it (RFC 6749 4.1.2).
-    pub redeemed: Option<IssuedFromCode>,
+    /// Set on first redemption, so that a replay can revoke what it issued (RFC 6749 4.1.2).
+    pub redeemed: Option<Redemption>,
 }
 
+/// Where a code's first redemption stands (RFC 6749 4.1.2: a replay revokes what it issued).
+#[derive(Debug, Clone)]
+pub enum Redemption {
+    /// The tokens are being signed. `replayed` records a replay that came meanwhile: the
+    /// redemption then revokes what it issued as soon as it knows what that is.
+    Issuing { replayed: bool },
+    /// The tokens were issued.
+    Issued(IssuedFromCode),
+}
+
+/// What a code's redemption issued.
 #[derive(Debug, Clone)]
 pub struct IssuedFromCode {
     pub access_token_jti: String,
     pub access_token_exp: u64,
     pub refresh_family: Option<String>,
-    /// A replay arrived while the first redemption was still issuing: that redemption revokes
-    /// what it issued as soon as it knows what that is (RFC 6749 4.1.2).
-    pub replayed: bool,
 }
 
 /// A refresh token's grant (RFC 6749 6).

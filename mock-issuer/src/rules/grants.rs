@@ -7,7 +7,7 @@ use crate::params::Params;
 use crate::rules::pkce;
 use crate::rules::scope;
 use crate::rules::tokens::{self, Grant, Subject, TokenResponse};
-use crate::state::{IssuedFromCode, IssuerState, lock};
+use crate::state::{IssuedFromCode, IssuerState, Redemption, lock};
 
 /// Parses `grant_type` (RFC 6749 5.2 `unsupported_grant_type`).
 pub fn parse_grant_type(params: &Params) -> Result<GrantType, OAuthError> {
@@ -69,21 +69,16 @@ pub fn redeem_code(
                 "the authorization code is unknown, or was already used and has expired",
             ));
         };
-        if let Some(issued) = &mut grant.redeemed {
+        if let Some(redemption) = &mut grant.redeemed {
             // RFC 6749 4.1.2 / 10.5: a replayed code revokes what the first use issued.
-            if issued.access_token_jti.is_empty() {
-                // The first redemption is still issuing; it revokes its tokens when done.
-                issued.replayed = true;
-                return Err(OAuthError::invalid_grant(
-                    "the authorization code was already used; the tokens issued for it are revoked (RFC 6749 4.1.2)",
-                ));
-            }
-            let issued = issued.clone();
-            codes.remove(code);
-            drop(codes);
-            state.revoke_access_token(issued.access_token_jti, issued.access_token_exp);
-            if let Some(family) = issued.refresh_family {
-                lock(&state.refresh_tokens).revoke_family(&family);
+            match redemption {
+                Redemption::Issuing { replayed } => *replayed = true,
+                Redemption::Issued(issued) => {
+                    let issued = issued.clone();
+                    codes.remove(code);
+                    drop(codes);
+                    revoke_issued(state, &issued);
+                }
             }
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used; the tokens issued for it are revoked (RFC 6749 4.1.2)",
@@ -117,12 +112,7 @@ pub fn redeem_code(
         pkce::verify(grant.pkce.as_ref(), params.get("code_verifier"))
             .map_err(|why| OAuthError::invalid_grant(why.to_string()))?;
         // Claim the code before signing, so a concurrent replay sees it as used.
-        grant.redeemed = Some(IssuedFromCode {
-            access_token_jti: String::new(),
-            access_token_exp: 0,
-            refresh_family: None,
-            replayed: false,
-        });
+        grant.redeemed = Some(Redemption::Issuing { replayed: false });
         grant.clone()
     };
 
@@ -142,34 +132,42 @@ pub fn redeem_code(
         },
     )
     .map_err(internal)?;
+    let record = IssuedFromCode {
+        access_token_jti: issued.access_token_jti,
+        access_token_exp: issued.access_token_exp,
+        refresh_family: issued.refresh_family,
+    };
     let replayed_meanwhile = {
         let mut codes = lock(&state.codes);
         match codes.get_mut(code) {
-            Some(stored) if stored.redeemed.as_ref().is_some_and(|r| r.replayed) => {
-                codes.remove(code);
-                true
-            }
-            Some(stored) => {
-                stored.redeemed = Some(IssuedFromCode {
-                    access_token_jti: issued.access_token_jti.clone(),
-                    access_token_exp: issued.access_token_exp,
-                    refresh_family: issued.refresh_family.clone(),
-                    replayed: false,
-                });
-                false
-            }
+            Some(stored) => match stored.redeemed {
+                Some(Redemption::Issuing { replayed: true }) => {
+                    codes.remove(code);
+                    true
+                }
+                _ => {
+                    stored.redeemed = Some(Redemption::Issued(record.clone()));
+                    false
+                }
+            },
             None => false,
         }
     };
     if replayed_meanwhile {
         // RFC 6749 4.1.2: the replay came while these tokens were being issued; they are
         // revoked as if it had come after, and this answer still carries them.
-        state.revoke_access_token(issued.access_token_jti.clone(), issued.access_token_exp);
-        if let Some(family) = &issued.refresh_family {
-            lock(&state.refresh_tokens).revoke_family(family);
-        }
+        revoke_issued(state, &record);
     }
     Ok(issued.response)
+}
+
+/// RFC 6749 4.1.2: revokes what a replayed code's redemption issued: the access token and the
+/// refresh family.
+fn revoke_issued(state: &IssuerState, issued: &IssuedFromCode) {
+    state.revoke_access_token(issued.access_token_jti.clone(), issued.access_token_exp);
+    if let Some(family) = &issued.refresh_family {
+        lock(&state.refresh_tokens).revoke_family(family);
+    }
 }
 
 /// Exchanges a refresh token, rotating it (RFC 6749 6; RFC 9700 4.14.2).
