@@ -18,12 +18,13 @@
 //! `COOKIE_KEY`, `SECURE_COOKIES`, with the web example's defaults.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, extract::FromRef};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine as _;
+use oidc_forge_client::axum::api::cross_site_refusal;
 use oidc_forge_client::pkce::{PkceVerifier, generate_nonce, generate_state};
 use oidc_forge_client::{
     AuthorizationRequest, Client, CodeExchange, Error, LogoutRequest, RefreshRequest, Requirements,
@@ -35,6 +36,9 @@ use subtle::ConstantTimeEq;
 const ACCESS_TOKEN_COOKIE: &str = "cb_access_token";
 const REFRESH_TOKEN_COOKIE: &str = "cb_refresh_token";
 const ID_TOKEN_COOKIE: &str = "cb_id_token";
+/// The `sub` of the validated ID token the session began with: a refresh must
+/// keep it (Core 12.2).
+const SUBJECT_COOKIE: &str = "cb_subject";
 const LOGIN_COOKIE: &str = "cb_login";
 
 /// Where the issuer is, who this app is and where it is served.
@@ -125,7 +129,13 @@ impl QuickstartState {
         cookie.build()
     }
 
-    fn store_tokens(&self, jar: PrivateCookieJar, tokens: &TokenResponse) -> PrivateCookieJar {
+    fn store_tokens(
+        &self,
+        jar: PrivateCookieJar,
+        tokens: &TokenResponse,
+        subject: &str,
+    ) -> PrivateCookieJar {
+        let jar = jar.add(self.cookie(SUBJECT_COOKIE, subject.to_owned(), None));
         let mut jar = jar.add(self.cookie(
             ACCESS_TOKEN_COOKIE,
             tokens.access_token.clone(),
@@ -280,8 +290,8 @@ async fn callback(
         .code_verifier(&verifier)
         .nonce(pending.nonce);
     match state.client.auth_callback(exchange).await {
-        Ok((tokens, _claims)) => {
-            let jar = state.store_tokens(jar, &tokens);
+        Ok((tokens, claims)) => {
+            let jar = state.store_tokens(jar, &tokens, &claims.sub);
             (jar, redirect("/account")).into_response()
         }
         Err(error) => {
@@ -342,19 +352,11 @@ async fn refresh_tokens(
     jar: PrivateCookieJar,
     refresh_token: &str,
 ) -> Result<(PrivateCookieJar, oidc_forge_client::AccessTokenInfo), PrivateCookieJar> {
-    let subject = match jar.get(ID_TOKEN_COOKIE) {
-        Some(cookie) => state
-            .client
-            .validate_id_token(cookie.value(), None)
-            .await
-            .ok()
-            .map(|claims| claims.sub),
-        None => None,
+    // No subject, no refresh: it could not be held to the session's user.
+    let Some(subject) = jar.get(SUBJECT_COOKIE).map(|c| c.value().to_owned()) else {
+        return Err(clear(jar));
     };
-    let mut request = RefreshRequest::new(refresh_token);
-    if let Some(subject) = subject {
-        request = request.previous_subject(subject);
-    }
+    let request = RefreshRequest::new(refresh_token, &subject);
     let refreshed = match state.client.refresh(request).await {
         Ok((tokens, _)) => tokens,
         Err(_) => return Err(clear(jar)),
@@ -364,19 +366,36 @@ async fn refresh_tokens(
         .validate_access_token(&refreshed.access_token, &Requirements::new())
         .await
     {
-        Ok(info) => Ok((state.store_tokens(jar, &refreshed), info)),
-        Err(_) => Err(clear(jar)),
+        Ok(info) if info.subject() == subject => {
+            Ok((state.store_tokens(jar, &refreshed, &subject), info))
+        }
+        Ok(_) | Err(_) => Err(clear(jar)),
     }
 }
 
 fn clear(jar: PrivateCookieJar) -> PrivateCookieJar {
-    [ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE, ID_TOKEN_COOKIE]
-        .into_iter()
-        .fold(jar, |jar, name| jar.remove(Cookie::build(name).path("/")))
+    [
+        ACCESS_TOKEN_COOKIE,
+        REFRESH_TOKEN_COOKIE,
+        ID_TOKEN_COOKIE,
+        SUBJECT_COOKIE,
+    ]
+    .into_iter()
+    .fold(jar, |jar, name| jar.remove(Cookie::build(name).path("/")))
 }
 
 /// Uses the refresh token now (the "offline_access" half of the quickstart).
-async fn refresh(State(state): State<QuickstartState>, jar: PrivateCookieJar) -> Response {
+async fn refresh(
+    State(state): State<QuickstartState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+) -> Response {
+    if cross_site_refusal(&Method::POST, &headers, &[state.app_url.clone()]).is_some() {
+        return page(
+            StatusCode::FORBIDDEN,
+            "<h1>Cross-site request refused</h1>".into(),
+        );
+    }
     let Some(refresh_token) = jar.get(REFRESH_TOKEN_COOKIE).map(|c| c.value().to_owned()) else {
         return redirect("/");
     };
@@ -398,8 +417,8 @@ async fn logout(
     headers: HeaderMap,
 ) -> Response {
     // A cross-site form cannot log users out (RFC 9700 4.7, by analogy).
-    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
-    if origin.is_some_and(|origin| origin != state.app_url) {
+    let own_origin = [state.app_url.clone()];
+    if cross_site_refusal(&Method::POST, &headers, &own_origin).is_some() {
         return page(
             StatusCode::FORBIDDEN,
             "<h1>Cross-site logout refused</h1>".into(),

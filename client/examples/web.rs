@@ -3,7 +3,10 @@
 //!
 //! Unauthenticated visitors of `/protected` are sent to the issuer's login
 //! and come back to the page they asked for; the session lives in an
-//! encrypted HttpOnly cookie; the user's UserInfo is cached in memory.
+//! encrypted HttpOnly cookie; the user's UserInfo is cached in memory. A
+//! refresh token is kept too (`offline_access`), for
+//! [`WebFlow::refresh_session`]. `POST /castles/claim` is a state-changing
+//! route: the session cookie is only honoured on it from this app's own pages.
 //!
 //! ```text
 //! cargo run -p oidc-forge -- serve                      # issuer on http://127.0.0.1:9000
@@ -19,7 +22,7 @@
 
 use axum::Router;
 use axum::response::Html;
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use oidc_forge_client::axum::{CurrentUser, Key, WebFlow};
 use oidc_forge_client::{Client, Error, Requirements};
@@ -82,7 +85,7 @@ pub fn flow(settings: &Settings, client: Client) -> Result<WebFlow, Error> {
         settings.app_url.clone(),
     )
     .secure_cookies(settings.secure_cookies)
-    .scopes(["openid", "profile", "email"])
+    .scopes(["openid", "profile", "email", "offline_access"])
     .build()
 }
 
@@ -116,6 +119,14 @@ pub fn app(flow: WebFlow) -> Router {
             "/protected-fresh",
             get(protected).route_layer(auth.require(Requirements::new()).refresh_user()),
         )
+        // A form post that changes something: cross-site posts get 403 (C-16).
+        .route(
+            "/castles/claim",
+            post(claim_castle).route_layer(
+                auth.require(Requirements::new().permissions(["castles:write"]))
+                    .with_user(),
+            ),
+        )
         .merge(flow.router())
         .with_state(auth)
 }
@@ -127,8 +138,16 @@ fn escape(text: &str) -> String {
 async fn protected(CurrentUser(user): CurrentUser) -> Html<String> {
     Html(format!(
         "<h1>You are authenticated. Your user email is {}</h1>\
+         <form method=\"post\" action=\"/castles/claim\"><button>Claim a castle</button></form>\
          <form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
         escape(user.email().unwrap_or("(no email released)"))
+    ))
+}
+
+async fn claim_castle(CurrentUser(user): CurrentUser) -> Html<String> {
+    Html(format!(
+        "<h1>Castle claimed by {}</h1>",
+        escape(user.email().unwrap_or(user.sub()))
     ))
 }
 

@@ -321,6 +321,7 @@ pub struct AuthorizationRequest {
     state: Option<String>,
     nonce: Option<String>,
     code_challenge: Option<(String, String)>,
+    max_age: Option<u64>,
     extras: Vec<(String, String)>,
 }
 
@@ -334,6 +335,8 @@ const RESERVED_AUTHORIZATION_PARAMS: &[&str] = &[
     "nonce",
     "code_challenge",
     "code_challenge_method",
+    // Set with `max_age()`, so that the callback knows to check `auth_time`.
+    "max_age",
 ];
 
 impl AuthorizationRequest {
@@ -345,6 +348,7 @@ impl AuthorizationRequest {
             state: None,
             nonce: None,
             code_challenge: None,
+            max_age: None,
             extras: Vec::new(),
         }
     }
@@ -387,6 +391,14 @@ impl AuthorizationRequest {
         self
     }
 
+    /// The longest time since the user last signed in, in seconds (Core
+    /// 3.1.2.1). Give the same value to [`CodeExchange::max_age`]: the ID
+    /// token's `auth_time` is then checked (Core 3.1.3.7 (13)).
+    pub fn max_age(mut self, seconds: u64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+
     /// Any other parameter (`prompt`, `ui_locales`, Fief's `lang`, ...).
     pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extras.push((name.into(), value.into()));
@@ -402,6 +414,7 @@ pub struct CodeExchange {
     redirect_uri: String,
     code_verifier: Option<String>,
     nonce: Option<String>,
+    max_age: Option<u64>,
 }
 
 impl CodeExchange {
@@ -412,6 +425,7 @@ impl CodeExchange {
             redirect_uri: redirect_uri.into(),
             code_verifier: None,
             nonce: None,
+            max_age: None,
         }
     }
 
@@ -426,9 +440,21 @@ impl CodeExchange {
         self.nonce = Some(nonce.into());
         self
     }
+
+    /// The `max_age` sent in the authorization request: the ID token must
+    /// then carry an `auth_time` at most that old (Core 3.1.3.7 (13)).
+    pub fn max_age(mut self, seconds: u64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
 }
 
 /// A refresh request (RFC 6749 6).
+///
+/// A refreshed ID token must name the same user as the one the session began
+/// with (Core 12.2), so the request carries that user's `sub`. Only a caller
+/// that never had an ID token says so explicitly, with
+/// [`RefreshRequest::without_subject_check`].
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RefreshRequest {
@@ -438,8 +464,20 @@ pub struct RefreshRequest {
 }
 
 impl RefreshRequest {
-    /// Refreshes with `refresh_token`.
-    pub fn new(refresh_token: impl Into<String>) -> Self {
+    /// Refreshes with `refresh_token`, issued in a session whose ID token
+    /// named `previous_subject`; a refreshed ID token must keep it (Core 12.2).
+    pub fn new(refresh_token: impl Into<String>, previous_subject: impl Into<String>) -> Self {
+        Self {
+            refresh_token: refresh_token.into(),
+            scopes: None,
+            previous_subject: Some(previous_subject.into()),
+        }
+    }
+
+    /// Refreshes without a subject to compare a refreshed ID token with: for
+    /// grants that never had an ID token. A returned ID token is still
+    /// validated, but Core 12.2's `sub` rule cannot be applied.
+    pub fn without_subject_check(refresh_token: impl Into<String>) -> Self {
         Self {
             refresh_token: refresh_token.into(),
             scopes: None,
@@ -454,12 +492,6 @@ impl RefreshRequest {
         S: Into<String>,
     {
         self.scopes = Some(scopes.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// The `sub` of the original ID token: a refreshed ID token must keep it (Core 12.2).
-    pub fn previous_subject(mut self, subject: impl Into<String>) -> Self {
-        self.previous_subject = Some(subject.into());
         self
     }
 }
@@ -710,6 +742,9 @@ impl Client {
                     .append_pair("code_challenge", challenge)
                     .append_pair("code_challenge_method", method);
             }
+            if let Some(max_age) = request.max_age {
+                query.append_pair("max_age", &max_age.to_string());
+            }
             for (name, value) in &request.extras {
                 query.append_pair(name, value);
             }
@@ -785,6 +820,7 @@ impl Client {
                 Some(&tokens.access_token),
                 Some(&exchange.code),
                 None,
+                exchange.max_age,
             )
             .await?;
         Ok((tokens, claims))
@@ -812,6 +848,7 @@ impl Client {
                     Some(&tokens.access_token),
                     None,
                     request.previous_subject.as_deref(),
+                    None,
                 )
                 .await?,
             ),
@@ -820,13 +857,16 @@ impl Client {
         Ok((tokens, claims))
     }
 
-    /// Fief's `auth_refresh_token(refresh_token, scope=...)`.
+    /// Fief's `auth_refresh_token(refresh_token, scope=...)`, with the `sub`
+    /// of the session's ID token, which a refreshed ID token must keep
+    /// (Core 12.2; Fief does not check it).
     pub async fn auth_refresh_token(
         &self,
         refresh_token: &str,
+        previous_subject: &str,
         scopes: Option<&[&str]>,
     ) -> Result<(TokenResponse, Option<IdTokenClaims>), Error> {
-        let mut request = RefreshRequest::new(refresh_token);
+        let mut request = RefreshRequest::new(refresh_token, previous_subject);
         if let Some(scopes) = scopes {
             request = request.scope(scopes.iter().copied());
         }
@@ -923,7 +963,7 @@ impl Client {
         id_token: &str,
         nonce: Option<&str>,
     ) -> Result<IdTokenClaims, Error> {
-        self.validate_id_token_with(id_token, nonce, None, None, None)
+        self.validate_id_token_with(id_token, nonce, None, None, None, None)
             .await
     }
 
@@ -934,6 +974,7 @@ impl Client {
         access_token: Option<&str>,
         code: Option<&str>,
         previous_subject: Option<&str>,
+        max_age: Option<u64>,
     ) -> Result<IdTokenClaims, Error> {
         let (parsed, alg) = self
             .verify(id_token)
@@ -950,6 +991,7 @@ impl Client {
             access_token,
             code,
             previous_subject,
+            max_age,
             leeway: self.inner.leeway,
             now: self.inner.clock.now(),
         };

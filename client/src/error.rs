@@ -113,6 +113,19 @@ pub enum TokenError {
         /// The subject of the refreshed one.
         actual: String,
     },
+    /// The user signed in longer ago than the `max_age` the app asked for
+    /// (Core 3.1.3.7 (13)): the app should ask for a new login.
+    #[error(
+        "the user authenticated {age} s ago, more than max_age {max_age} s (leeway {leeway} s)"
+    )]
+    AuthenticationTooOld {
+        /// Seconds since `auth_time`.
+        age: u64,
+        /// The `max_age` requested.
+        max_age: u64,
+        /// Configured leeway in seconds.
+        leeway: u64,
+    },
 }
 
 /// Everything the client can fail with.

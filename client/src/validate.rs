@@ -896,6 +896,9 @@ pub struct IdTokenRules<'a> {
     pub code: Option<&'a str>,
     /// The subject of the original ID token, when this one came from a refresh.
     pub previous_subject: Option<&'a str>,
+    /// The `max_age` sent in the authorization request: `auth_time` is then
+    /// required and must be at most this many seconds ago (Core 3.1.2.1, 3.1.3.7 (13)).
+    pub max_age: Option<u64>,
     /// Clock skew allowance in seconds.
     pub leeway: u64,
     /// Current time.
@@ -941,18 +944,52 @@ pub fn id_token_claims(
             actual: sub.chars().take(80).collect(),
         });
     }
+    let auth_time = numeric_date(claims, "auth_time")?;
+    if let Some(max_age) = rules.max_age {
+        check_auth_age(auth_time, max_age, rules.now, rules.leeway)?;
+    }
     Ok(IdTokenClaims {
         iss,
         sub,
         aud,
         exp: time.exp,
         iat: time.iat,
-        auth_time: numeric_date(claims, "auth_time")?,
+        auth_time,
         nonce: optional_string(claims, "nonce")?,
         acr: optional_string(claims, "acr")?,
         azp,
         claims: claims.clone(),
     })
+}
+
+/// Core 2 and 3.1.3.7 (13): when `max_age` was requested, `auth_time` is
+/// required, and a login older than `max_age` (plus the leeway) asks for a new
+/// one. A login in the future beyond the leeway is as suspect as a stale one.
+pub fn check_auth_age(
+    auth_time: Option<u64>,
+    max_age: u64,
+    now: u64,
+    leeway: u64,
+) -> Result<(), TokenError> {
+    let auth_time = auth_time.ok_or(TokenError::Claim {
+        claim: "auth_time",
+        problem: "is required when max_age was requested (OpenID Core 2)".into(),
+    })?;
+    if auth_time > now.saturating_add(leeway) {
+        return Err(TokenError::Claim {
+            claim: "auth_time",
+            problem: format!("is {} s in the future", auth_time - now),
+        });
+    }
+    let age = now.saturating_sub(auth_time);
+    if age > max_age.saturating_add(leeway) {
+        return Err(TokenError::AuthenticationTooOld {
+            age,
+            max_age,
+            leeway,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1438,6 +1475,7 @@ mod tests {
             access_token: Some("at"),
             code: Some("code"),
             previous_subject: None,
+            max_age: None,
             leeway: 60,
             now: NOW,
         };
@@ -1477,6 +1515,67 @@ mod tests {
             id_token_claims(&token, Algorithm::RS256, &refreshed).unwrap_err(),
             TokenError::SubjectChanged { .. }
         ));
+        // Core 3.1.3.7 (13): with max_age, auth_time is required and bounded.
+        let with_max_age = |max_age: u64| IdTokenRules {
+            max_age: Some(max_age),
+            ..rules.clone()
+        };
+        assert!(matches!(
+            id_token_claims(&token, Algorithm::RS256, &with_max_age(300)).unwrap_err(),
+            TokenError::Claim {
+                claim: "auth_time",
+                ..
+            }
+        ));
+        let logged_in_at = |auth_time: u64| {
+            let mut claims = token.claims.clone();
+            claims.insert("auth_time".into(), json!(auth_time));
+            parsed(json!({"alg": "RS256", "typ": "JWT"}), claims.into())
+        };
+        // 300 s + 60 s leeway: 360 s ago is the oldest login accepted.
+        assert!(
+            id_token_claims(
+                &logged_in_at(NOW - 360),
+                Algorithm::RS256,
+                &with_max_age(300)
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            id_token_claims(
+                &logged_in_at(NOW - 361),
+                Algorithm::RS256,
+                &with_max_age(300)
+            )
+            .unwrap_err(),
+            TokenError::AuthenticationTooOld {
+                age: 361,
+                max_age: 300,
+                leeway: 60
+            }
+        );
+        assert!(
+            id_token_claims(
+                &logged_in_at(NOW + 60),
+                Algorithm::RS256,
+                &with_max_age(300)
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            id_token_claims(
+                &logged_in_at(NOW + 61),
+                Algorithm::RS256,
+                &with_max_age(300)
+            )
+            .unwrap_err(),
+            TokenError::Claim {
+                claim: "auth_time",
+                ..
+            }
+        ));
+        // Without max_age, an old login is the app's business.
+        assert!(id_token_claims(&logged_in_at(NOW - 100_000), Algorithm::RS256, &rules).is_ok());
         let access_typ = parsed(
             json!({"alg": "RS256", "typ": "at+jwt"}),
             token.claims.clone().into(),

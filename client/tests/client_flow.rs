@@ -243,7 +243,7 @@ async fn refresh_keeps_the_subject_and_refuses_a_changed_one() {
         .unwrap();
     let refresh_token = tokens.refresh_token.clone().expect("refresh token");
     let (refreshed, refreshed_claims) = client
-        .refresh(RefreshRequest::new(&refresh_token).previous_subject(&claims.sub))
+        .refresh(RefreshRequest::new(&refresh_token, &claims.sub))
         .await
         .expect("refresh");
     assert_ne!(refreshed.access_token, tokens.access_token);
@@ -262,7 +262,7 @@ async fn refresh_keeps_the_subject_and_refuses_a_changed_one() {
         .clone()
         .unwrap_or(refresh_token.clone());
     let result = client
-        .auth_refresh_token(&next, Some(&["openid", "offline_access"]))
+        .auth_refresh_token(&next, ALICE, Some(&["openid", "offline_access"]))
         .await;
     assert!(result.is_ok(), "{:?}", result.err());
 
@@ -277,7 +277,7 @@ async fn refresh_keeps_the_subject_and_refuses_a_changed_one() {
         .await
         .unwrap();
     let error = client
-        .refresh(RefreshRequest::new(tokens.refresh_token.unwrap()).previous_subject(BOB))
+        .refresh(RefreshRequest::new(tokens.refresh_token.unwrap(), BOB))
         .await
         .unwrap_err();
     assert!(
@@ -289,7 +289,7 @@ async fn refresh_keeps_the_subject_and_refuses_a_changed_one() {
     );
 
     let error = client
-        .refresh(RefreshRequest::new("not-a-refresh-token"))
+        .refresh(RefreshRequest::new("not-a-refresh-token", ALICE))
         .await
         .unwrap_err();
     assert!(
@@ -481,4 +481,70 @@ async fn unreachable_issuer_fails_with_a_transport_error() {
             .contains("could not talk to the discovery endpoint"),
         "{error}"
     );
+}
+
+/// Core 3.1.3.7 (13): with `max_age`, the callback checks `auth_time`; the
+/// issuer's real answer passes, a login older than `max_age` is refused.
+#[tokio::test]
+async fn max_age_is_sent_and_auth_time_is_checked() {
+    let (issuer, _) = start_issuer(|_| {}).await;
+    let (client, _) = client(issuer.url());
+    let login = |max_age: u64| {
+        let client = client.clone();
+        async move {
+            let verifier = PkceVerifier::generate();
+            let nonce = generate_nonce();
+            let url = client
+                .auth_url(
+                    &AuthorizationRequest::new(REDIRECT)
+                        .scope(["openid"])
+                        .state("s")
+                        .nonce(&nonce)
+                        .pkce(&verifier)
+                        .max_age(max_age),
+                )
+                .await
+                .expect("auth url");
+            assert_eq!(
+                query_of(url.as_str()).get("max_age").map(String::as_str),
+                Some(max_age.to_string().as_str())
+            );
+            let code = authorize(&http(), url.as_str()).await["code"].clone();
+            client
+                .auth_callback(
+                    CodeExchange::new(code, REDIRECT)
+                        .code_verifier(&verifier)
+                        .nonce(nonce)
+                        .max_age(max_age),
+                )
+                .await
+        }
+    };
+    let (_, claims) = login(300).await.expect("a fresh login");
+    assert_eq!(claims.auth_time, Some(NOW));
+    // The issuer says the user signed in 1,000 s ago.
+    issuer
+        .queue_claims_for(
+            oidc_forge::forge::claims::ClaimsTarget::IdToken,
+            serde_json::json!({"auth_time": NOW - 1000}),
+        )
+        .unwrap();
+    let error = login(300).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::IdTokenInvalid(TokenError::AuthenticationTooOld {
+                age: 1000,
+                max_age: 300,
+                ..
+            })
+        ),
+        "{error}"
+    );
+    // max_age is the client's to set, not an extra that would skip the check.
+    let error = client
+        .auth_url(&AuthorizationRequest::new(REDIRECT).extra("max_age", "60"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Configuration(_)), "{error}");
 }

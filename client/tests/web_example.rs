@@ -206,26 +206,50 @@ fn assert_failed_without_session(page: &Page, expected: &str) {
     assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
 }
 
+/// A callback that matches no login of this browser: a fixed message, and not
+/// a single cookie touched, so the login in progress survives (issue 12.6).
+fn assert_unmatched(page: &Page) {
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(
+        page.body
+            .contains("does not belong to a login started in this browser"),
+        "{}",
+        page.body
+    );
+    assert!(page.set_cookies.is_empty(), "{:?}", page.set_cookies);
+}
+
 #[tokio::test]
 async fn c03_c06_c07_the_callback_checks_state_code_and_iss() {
     let web = start_web().await;
     let iss = web.issuer.url().to_owned();
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let cases = [
-        ("code=c&state=wrong&iss={iss}", "state does not match"),
-        ("code=c&iss={iss}", "state does not match"),
+    let unmatched = [
+        "code=c&state=wrong&iss={iss}",
+        "code=c&iss={iss}",
+        "code=c&state={state}&state={state}&iss={iss}",
+        "code=c&code=d&state={state}&iss={iss}",
+    ];
+    let matched = [
         ("state={state}&iss={iss}", "neither a code nor an error"),
         (
             "code=c&state={state}&iss=http%3A%2F%2Fevil.example",
             "another issuer",
         ),
         ("code=c&state={state}", "lacks the issuer identifier"),
-        (
-            "code=c&state={state}&state={state}&iss={iss}",
-            "repeats the `state`",
-        ),
     ];
-    for (template, expected) in cases {
+    for template in unmatched {
+        let mut browser = Browser::new();
+        let state = start_login(&web, &mut browser).await["state"].clone();
+        let query = template
+            .replace("{iss}", &enc(&iss))
+            .replace("{state}", &state);
+        let page = browser
+            .get(&format!("{}/auth-callback?{query}", web.url))
+            .await;
+        assert_unmatched(&page);
+    }
+    for (template, expected) in matched {
         let mut browser = Browser::new();
         let state = start_login(&web, &mut browser).await["state"].clone();
         let query = template
@@ -238,23 +262,47 @@ async fn c03_c06_c07_the_callback_checks_state_code_and_iss() {
     }
 }
 
+/// Issue 12.6: a forged error callback shows nothing of the attacker's text on
+/// the app's origin, and the victim's login in progress still completes.
+#[tokio::test]
+async fn forged_error_callbacks_show_a_fixed_message_and_keep_the_login() {
+    let web = start_web().await;
+    let iss = url::form_urlencoded::byte_serialize(web.issuer.url().as_bytes()).collect::<String>();
+    let mut browser = Browser::new();
+    let login = browser.get(&format!("{}/login", web.url)).await;
+    let authorize_url = login.location.clone().unwrap();
+    for forged in [
+        "error=access_denied&error_description=Call%20%2B1-555-0100%20now".to_owned(),
+        format!("error=x&error_description=Call%20%2B1-555-0100%20now&state=foreign&iss={iss}"),
+        "error=x&error_description=Call%20%2B1-555-0100%20now&state=".to_owned(),
+    ] {
+        let page = browser
+            .get(&format!("{}/auth-callback?{forged}", web.url))
+            .await;
+        assert_unmatched(&page);
+        assert!(!page.body.contains("555"), "{}", page.body);
+    }
+    // The real response still finds its transaction.
+    let issued = browser.get(&authorize_url).await;
+    assert_eq!(issued.status, 302);
+    let callback = browser.get(issued.location.as_deref().unwrap()).await;
+    assert_eq!(callback.status, 302, "{}", callback.body);
+    assert!(browser.cookies.contains_key("user_session"));
+}
+
 #[tokio::test]
 async fn c04_a_replayed_callback_is_rejected() {
     let web = start_web().await;
     let mut browser = Browser::new();
     let callback = log_in(&web, &mut browser).await;
     let mut attacker = Browser::new();
-    let page = attacker.get(&callback).await;
-    assert_eq!(page.status, 400);
-    assert!(
-        page.body.contains("No login is in progress"),
-        "{}",
-        page.body
+    assert_unmatched(&attacker.get(&callback).await);
+    // The same browser, transaction already used: the session stays.
+    assert_unmatched(&browser.get(&callback).await);
+    assert_eq!(
+        browser.get(&format!("{}/protected", web.url)).await.status,
+        200
     );
-    // The same browser, transaction already used.
-    let page = browser.get(&callback).await;
-    assert_eq!(page.status, 400);
-    assert!(cookie_line(&page, "user_session").is_none());
 }
 
 #[tokio::test]
@@ -262,9 +310,11 @@ async fn c05_issuer_errors_render_escaped_without_calling_the_token_endpoint() {
     let web = start_web().await;
     let mut browser = Browser::new();
     let state = start_login(&web, &mut browser).await["state"].clone();
+    // RFC 9207 2: error responses carry `iss` too.
+    let iss = url::form_urlencoded::byte_serialize(web.issuer.url().as_bytes()).collect::<String>();
     let page = browser
         .get(&format!(
-            "{}/auth-callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}",
+            "{}/auth-callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}&iss={iss}",
             web.url
         ))
         .await;
@@ -369,6 +419,13 @@ async fn c18_return_to_only_accepts_same_origin_paths() {
     for (asked, landing) in [
         ("https%3A%2F%2Fevil.example%2F", "/"),
         ("%2F%2Fevil.example", "/"),
+        // Dot segments, plain and percent-encoded, and backslashes.
+        ("%2F.%2F%2Fevil.example", "/"),
+        ("%2Fa%2F..%2F%2Fevil.example", "/"),
+        ("%2F%252e%2F%2Fevil.example", "/"),
+        ("%2F%5Cevil.example", "/"),
+        ("%2F.%2F%5Cevil.example", "/"),
+        ("%2Fa%2F..%2Fprotected", "/protected"),
         ("%2Fprotected%3Fa%3D1", "/protected?a=1"),
     ] {
         let mut browser = Browser::new();
@@ -381,6 +438,91 @@ async fn c18_return_to_only_accepts_same_origin_paths() {
             "{asked}"
         );
     }
+}
+
+/// C-16 (issue 12.7): a state-changing route authenticated by the session
+/// cookie refuses posts from other sites, not only `/logout`.
+#[tokio::test]
+async fn c16_state_changing_routes_refuse_cross_site_posts() {
+    let web = start_web().await;
+    let mut browser = Browser::new();
+    log_in(&web, &mut browser).await;
+    let claim = format!("{}/castles/claim", web.url);
+    for headers in [
+        vec![("origin", "http://evil.example")],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+    ] {
+        let page = browser
+            .request(reqwest::Method::POST, &claim, &headers)
+            .await;
+        assert_eq!(page.status, 403, "{headers:?}: {}", page.body);
+        assert!(!page.body.contains("Castle claimed"), "{}", page.body);
+    }
+    let origin = web.url.clone();
+    for headers in [
+        vec![
+            ("origin", origin.as_str()),
+            ("sec-fetch-site", "same-origin"),
+        ],
+        vec![],
+    ] {
+        let page = browser
+            .request(reqwest::Method::POST, &claim, &headers)
+            .await;
+        assert_eq!(page.status, 200, "{headers:?}: {}", page.body);
+        assert!(page.body.contains("Castle claimed by alice@example.com"));
+    }
+}
+
+/// C-20 through the path users take (issue 12.8): `WebFlow::refresh_session`
+/// holds the refreshed ID token to the session's subject.
+#[tokio::test]
+async fn c20_session_refresh_keeps_the_subject() {
+    let web = start_web().await;
+    let mut browser = Browser::new();
+    log_in(&web, &mut browser).await;
+    assert!(browser.cookies.contains_key("user_session_refresh"));
+    let refreshed = web
+        .flow
+        .refresh_session(&browser.cookie_headers())
+        .await
+        .expect("an unmodified refresh");
+    browser.absorb(&refreshed);
+
+    web.issuer
+        .queue_claims_for(
+            oidc_forge::forge::claims::ClaimsTarget::IdToken,
+            json!({"sub": BOB}),
+        )
+        .unwrap();
+    let error = web
+        .flow
+        .refresh_session(&browser.cookie_headers())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            oidc_forge_client::Error::IdTokenInvalid(
+                oidc_forge_client::TokenError::SubjectChanged { .. }
+            )
+        ),
+        "{error}"
+    );
+
+    // A session without its ID token is not refreshed blind.
+    let mut no_id = browser.cookie_headers();
+    let without_id: String = browser
+        .cookies
+        .iter()
+        .filter(|(name, _)| name.as_str() != "user_session_id")
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    no_id.insert("cookie", without_id.parse().unwrap());
+    assert!(web.flow.refresh_session(&no_id).await.is_err());
 }
 
 #[tokio::test]

@@ -569,8 +569,8 @@ pub static SCENARIOS: &[Scenario] = &[
         oidf: Some(
             "fapi2-security-profile-final-ensure-authorization-response-with-invalid-state-fails, …-invalid-missing-state-fails",
         ),
-        does: "the issuer's real answer with the state replaced or removed",
-        expected: "rejected before the token endpoint is called",
+        does: "the issuer's real answer with the state replaced or removed, then the real answer",
+        expected: "rejected before the token endpoint is called, with a fixed message and no cookie touched; the real answer still logs in",
         runner: in_process!(web_flow::c03_state_mismatch),
     },
     Scenario {
@@ -587,8 +587,8 @@ pub static SCENARIOS: &[Scenario] = &[
         title: "callback with an error",
         clause: "RFC 6749 §4.1.2.1",
         oidf: Some("rp-response_mode-form_post-error"),
-        does: "`error=access_denied` / `login_required` with a `<script>` description",
-        expected: "an error page, no token call, the description escaped",
+        does: "`error=access_denied` / `login_required` with a `<script>` description; the same with no or a foreign state",
+        expected: "an error page, no token call, the description escaped; a forged one shows a fixed message, touches no cookie and leaves the login in progress",
         runner: in_process!(web_flow::c05_error_response),
     },
     Scenario {
@@ -690,8 +690,8 @@ pub static SCENARIOS: &[Scenario] = &[
         title: "CSRF defence",
         clause: "RFC 6750 §5.3; draft-ietf-oauth-browser-based-apps \"Cross-Site Request Forgery Protections\"",
         oidf: None,
-        does: "POST the state-changing route cross-site (Origin, Sec-Fetch-Site)",
-        expected: "refused; same-origin accepted",
+        does: "POST a state-changing route the session cookie authenticates (`/castles/claim`), and `/logout`, cross-site (Origin other or `null`, Sec-Fetch-Site cross-site or same-site)",
+        expected: "403 and nothing done; same-origin accepted",
         runner: in_process!(web_flow::c16_csrf_defence),
     },
     Scenario {
@@ -708,8 +708,8 @@ pub static SCENARIOS: &[Scenario] = &[
         title: "post-login return_to",
         clause: "RFC 9700 §4.11.1",
         oidf: None,
-        does: "`return_to` absolute, `//host`, `/\\host`, `javascript:`, and a real path",
-        expected: "only same-origin relative paths followed",
+        does: "`return_to` absolute, `//host`, `/\\host`, `javascript:`, dot segments resolving to `//host` (`/.//host`, `/a/..//host`, `/%2e//host`), and real paths",
+        expected: "only same-origin relative paths followed, judged after dot segments are resolved",
         runner: in_process!(web_flow::c18_return_to),
     },
     Scenario {
@@ -728,7 +728,7 @@ pub static SCENARIOS: &[Scenario] = &[
         oidf: Some(
             "oidcc-client-test-refresh-token-invalid-issuer, oidcc-client-test-refresh-token-invalid-sub",
         ),
-        does: "the refresh response's ID token with another sub or iss (forge: queued claims)",
+        does: "the refresh response's ID token with another sub or iss (forge: queued claims), through `WebFlow::refresh_session` and `auth_refresh_token`",
         expected: "rejected",
         runner: in_process!(web_flow::c20_refresh_changes_subject),
     },

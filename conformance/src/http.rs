@@ -300,6 +300,21 @@ impl Browser {
         }
     }
 
+    /// The `Cookie` header this browser would send, as request headers.
+    pub fn cookie_headers(&self) -> Result<axum::http::HeaderMap, Failure> {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("cookie", self.cookie_line().parse().map_err(setup)?);
+        Ok(headers)
+    }
+
+    fn cookie_line(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// Sends a request with the jar's cookies and `headers`, storing what comes back.
     pub async fn request(
         &mut self,
@@ -310,13 +325,7 @@ impl Browser {
     ) -> Result<Page, Failure> {
         let mut request = self.http.request(method, url);
         if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header("cookie", cookie);
+            request = request.header("cookie", self.cookie_line());
         }
         for (name, value) in headers {
             request = request.header(*name, *value);

@@ -311,7 +311,7 @@ async fn code_flow_userinfo_and_refresh_against_oidc_provider() {
 
     // RFC 6749 6 and Core 12.2: a refreshed ID token keeps iss and sub; it is validated too.
     let (refreshed, refreshed_claims) = client
-        .refresh(RefreshRequest::new(&refresh_token).previous_subject(&claims.sub))
+        .refresh(RefreshRequest::new(&refresh_token, &claims.sub))
         .await
         .unwrap_or_else(|error| panic!("refresh: {error}\n{}", provider.stderr()));
     assert_ne!(refreshed.access_token, tokens.access_token);
@@ -348,6 +348,7 @@ async fn code_flow_userinfo_and_refresh_against_oidc_provider() {
     let revoked = client
         .refresh(RefreshRequest::new(
             refreshed.refresh_token.as_deref().unwrap_or(&refresh_token),
+            &claims.sub,
         ))
         .await
         .expect_err("a refresh after the code was replayed");

@@ -95,7 +95,10 @@ async fn what_the_client_sees_in_deterministic_mode() {
     insta::assert_json_snapshot!("userinfo", userinfo);
 
     let (refreshed, refreshed_claims) = client
-        .refresh(RefreshRequest::new(tokens.refresh_token.clone().unwrap()).previous_subject(ALICE))
+        .refresh(RefreshRequest::new(
+            tokens.refresh_token.clone().unwrap(),
+            ALICE,
+        ))
         .await
         .unwrap();
     insta::assert_json_snapshot!("refresh_token_response", refreshed);

@@ -64,6 +64,7 @@ fuzz_target!(|data: &[u8]| {
         access_token: Some(token),
         code: Some("a-code"),
         previous_subject: None,
+        max_age: Some(300),
         leeway: 30,
         now: *NOW,
     };

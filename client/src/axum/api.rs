@@ -22,7 +22,7 @@
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{CookieJar, Key, PrivateCookieJar};
 use std::convert::Infallible;
@@ -147,6 +147,9 @@ pub enum AuthRejection {
     Forbidden(Error),
     /// The issuer (keys, discovery, UserInfo) failed: 502/503, failing closed.
     Upstream(Error),
+    /// A state-changing request carried the session cookie but came from
+    /// another site: 403 (cross-site request forgery, RFC 6750 5.3).
+    CrossSite(&'static str),
 }
 
 impl AuthRejection {
@@ -181,6 +184,7 @@ impl fmt::Display for AuthRejection {
         match self {
             AuthRejection::MissingToken => f.write_str("no access token was presented"),
             AuthRejection::MalformedRequest(why) => f.write_str(why),
+            AuthRejection::CrossSite(why) => f.write_str(why),
             AuthRejection::InvalidToken(error)
             | AuthRejection::Forbidden(error)
             | AuthRejection::Upstream(error) => write!(f, "{error}"),
@@ -188,11 +192,74 @@ impl fmt::Display for AuthRejection {
     }
 }
 
+#[derive(Clone)]
 struct AuthInner {
     client: Client,
     source: TokenSource,
     cache: Arc<dyn UserInfoCache>,
     responses: Arc<dyn AuthResponses>,
+    csrf: CsrfPolicy,
+}
+
+/// The cross-site request defence of cookie-authenticated routes.
+#[derive(Debug, Clone, Default)]
+struct CsrfPolicy {
+    disabled: bool,
+    /// Exact origins (`https://app.example`) whose pages may post; when empty,
+    /// the origin must be the request's own `Host`.
+    allowed_origins: Vec<String>,
+}
+
+/// Methods that change nothing (RFC 9110 9.2.1), which CSRF cannot abuse.
+fn is_safe_method(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// The CSRF rule for requests authenticated by a cookie, as a plain function
+/// (RFC 6750 5.3; draft-ietf-oauth-browser-based-apps, "Cross-Site Request
+/// Forgery Protections"): an unsafe method is refused when the browser says
+/// it came from another site (`Sec-Fetch-Site` other than `same-origin` or
+/// `none`), or when its `Origin` is not an allowed one (by default, the
+/// origin of the request's own `Host`). A request with neither header is not
+/// from a browser that could be forged into sending it, and passes; SameSite
+/// cookies are the second line for old browsers.
+pub fn cross_site_refusal(
+    method: &Method,
+    headers: &HeaderMap,
+    allowed_origins: &[String],
+) -> Option<&'static str> {
+    if is_safe_method(method) {
+        return None;
+    }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Some("the request came from another site (Sec-Fetch-Site)");
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let same_origin = if allowed_origins.is_empty() {
+        origin_matches_host(origin.as_bytes(), headers.get(header::HOST))
+    } else {
+        allowed_origins
+            .iter()
+            .any(|allowed| allowed.as_bytes() == origin.as_bytes())
+    };
+    (!same_origin).then_some("the request came from another origin (Origin)")
+}
+
+/// `Origin: http(s)://HOST` where `HOST` is exactly the `Host` header
+/// (an opaque `null` origin never matches).
+fn origin_matches_host(origin: &[u8], host: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let authority = origin
+        .strip_prefix(b"https://")
+        .or_else(|| origin.strip_prefix(b"http://"));
+    authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host.as_bytes()))
 }
 
 /// Fief's `FiefAuth`: a client, a token source, a UserInfo cache and the
@@ -226,34 +293,54 @@ impl Auth {
                 source,
                 cache,
                 responses: Arc::new(BearerResponses),
+                csrf: CsrfPolicy::default(),
             }),
         }
     }
 
-    fn rebuild(
-        &self,
-        cache: Option<Arc<dyn UserInfoCache>>,
-        responses: Option<Arc<dyn AuthResponses>>,
-    ) -> Self {
+    fn rebuild(&self, change: impl FnOnce(&mut AuthInner)) -> Self {
+        let mut inner = AuthInner::clone(&self.inner);
+        change(&mut inner);
         Self {
-            inner: Arc::new(AuthInner {
-                client: self.inner.client.clone(),
-                source: self.inner.source.clone(),
-                cache: cache.unwrap_or_else(|| self.inner.cache.clone()),
-                responses: responses.unwrap_or_else(|| self.inner.responses.clone()),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
     /// Replaces the UserInfo cache (Fief's `get_userinfo_cache`).
     pub fn with_cache(self, cache: Arc<dyn UserInfoCache>) -> Self {
-        self.rebuild(Some(cache), None)
+        self.rebuild(|inner| inner.cache = cache)
     }
 
     /// Replaces the unauthorized/forbidden responses (Fief's
     /// `get_unauthorized_response` override and Flask error handlers).
     pub fn with_responses(self, responses: impl AuthResponses) -> Self {
-        self.rebuild(None, Some(Arc::new(responses)))
+        self.rebuild(|inner| inner.responses = Arc::new(responses))
+    }
+
+    /// The origins (`https://app.example`, no path) whose pages may send
+    /// state-changing requests with the session cookie. By default it is the
+    /// origin of the request's own `Host`; set this behind a proxy that
+    /// rewrites `Host`. See [`cross_site_refusal`].
+    pub fn allowed_origins<I, S>(self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let origins: Vec<String> = origins.into_iter().map(Into::into).collect();
+        self.rebuild(|inner| inner.csrf.allowed_origins = origins)
+    }
+
+    /// Turns the cross-site request check of cookie sources off (it is on by
+    /// default; bearer tokens are never checked, since a browser does not
+    /// attach them by itself). Only for apps with a CSRF defence of their own.
+    pub fn without_csrf_check(self) -> Self {
+        self.rebuild(|inner| inner.csrf.disabled = true)
+    }
+
+    /// Why an unsafe request from another site must be refused, under this
+    /// `Auth`'s allowed origins; `None` when it may proceed.
+    pub fn cross_site_refusal(&self, method: &Method, headers: &HeaderMap) -> Option<&'static str> {
+        cross_site_refusal(method, headers, &self.inner.csrf.allowed_origins)
     }
 
     /// The client.
@@ -295,20 +382,32 @@ impl Auth {
 
     /// Authenticates a request: the token from the source, validated, checked
     /// against `requirements`. `Ok(None)` only when `optional` and no token.
+    /// A token read from a cookie on a state-changing request from another
+    /// site is refused first ([`AuthRejection::CrossSite`]).
     pub async fn authenticate(
         &self,
-        headers: &HeaderMap,
-        query: Option<&str>,
+        parts: &Parts,
         requirements: &Requirements,
         optional: bool,
     ) -> Result<Option<AccessTokenInfo>, AuthRejection> {
-        let Some(token) = self.inner.source.extract(headers, query)? else {
+        let Some(token) = self
+            .inner
+            .source
+            .extract(&parts.headers, parts.uri.query())?
+        else {
             return if optional {
                 Ok(None)
             } else {
                 Err(AuthRejection::MissingToken)
             };
         };
+        let from_cookie = !matches!(self.inner.source, TokenSource::Bearer);
+        if from_cookie
+            && !self.inner.csrf.disabled
+            && let Some(why) = self.cross_site_refusal(&parts.method, &parts.headers)
+        {
+            return Err(AuthRejection::CrossSite(why));
+        }
         self.inner
             .client
             .validate_access_token(&token, requirements)
@@ -356,7 +455,9 @@ impl Auth {
     pub fn reject(&self, parts: &Parts, rejection: &AuthRejection) -> Response {
         let responses = &self.inner.responses;
         match rejection {
-            AuthRejection::Forbidden(_) => responses.forbidden(parts, rejection),
+            AuthRejection::Forbidden(_) | AuthRejection::CrossSite(_) => {
+                responses.forbidden(parts, rejection)
+            }
             AuthRejection::Upstream(_) => responses.upstream_failure(parts, rejection),
             _ => responses.unauthorized(parts, rejection),
         }
@@ -370,9 +471,7 @@ impl Auth {
         load_user: bool,
         refresh_user: bool,
     ) -> Result<(), AuthRejection> {
-        let info = self
-            .authenticate(&parts.headers, parts.uri.query(), requirements, optional)
-            .await?;
+        let info = self.authenticate(parts, requirements, optional).await?;
         match info {
             Some(info) => {
                 if load_user {
@@ -524,12 +623,7 @@ async fn token_from_parts(
         return Ok(None);
     }
     let info = auth
-        .authenticate(
-            &parts.headers,
-            parts.uri.query(),
-            &Requirements::new(),
-            optional,
-        )
+        .authenticate(parts, &Requirements::new(), optional)
         .await?;
     if let Some(info) = &info {
         parts.extensions.insert(info.clone());
@@ -636,6 +730,121 @@ mod tests {
             headers.append(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
         }
         headers
+    }
+
+    fn browser_headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn unsafe_methods_from_another_site_are_refused() {
+        let allowed = ["http://app.example:8000".to_owned()];
+        let refused = |method: Method, pairs: &[(&'static str, &str)], allowed: &[String]| {
+            cross_site_refusal(&method, &browser_headers(pairs), allowed).is_some()
+        };
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            // Sec-Fetch-Site: only the app's own pages or the user (address bar).
+            assert!(refused(
+                method.clone(),
+                &[("sec-fetch-site", "cross-site")],
+                &allowed
+            ));
+            assert!(refused(
+                method.clone(),
+                &[("sec-fetch-site", "same-site")],
+                &allowed
+            ));
+            assert!(!refused(
+                method.clone(),
+                &[("sec-fetch-site", "same-origin")],
+                &allowed
+            ));
+            assert!(!refused(
+                method.clone(),
+                &[("sec-fetch-site", "none")],
+                &allowed
+            ));
+            // Origin against the allowed origins, exactly.
+            assert!(refused(
+                method.clone(),
+                &[("origin", "http://evil.example")],
+                &allowed
+            ));
+            assert!(refused(method.clone(), &[("origin", "null")], &allowed));
+            assert!(refused(
+                method.clone(),
+                &[("origin", "https://app.example:8000")],
+                &allowed
+            ));
+            assert!(refused(
+                method.clone(),
+                &[("origin", "http://app.example:8001")],
+                &allowed
+            ));
+            assert!(!refused(
+                method.clone(),
+                &[("origin", "http://app.example:8000")],
+                &allowed
+            ));
+            // Both must pass.
+            assert!(refused(
+                method.clone(),
+                &[
+                    ("origin", "http://app.example:8000"),
+                    ("sec-fetch-site", "cross-site")
+                ],
+                &allowed
+            ));
+            // No browser signal at all: not a forgeable browser request.
+            assert!(!refused(method.clone(), &[], &allowed));
+            // Without allowed origins, the Origin must be the request's own Host.
+            let host = [("host", "app.example:8000")];
+            assert!(!refused(
+                method.clone(),
+                &[host[0], ("origin", "http://app.example:8000")],
+                &[]
+            ));
+            assert!(!refused(
+                method.clone(),
+                &[host[0], ("origin", "https://APP.example:8000")],
+                &[]
+            ));
+            assert!(refused(
+                method.clone(),
+                &[host[0], ("origin", "http://evil.example")],
+                &[]
+            ));
+            assert!(refused(
+                method.clone(),
+                &[host[0], ("origin", "http://app.example")],
+                &[]
+            ));
+            assert!(refused(
+                method.clone(),
+                &[("origin", "http://app.example:8000")],
+                &[]
+            ));
+            assert!(refused(
+                method.clone(),
+                &[host[0], ("origin", "ftp://app.example:8000")],
+                &[]
+            ));
+        }
+        // Safe methods change nothing and are never refused.
+        for method in [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE] {
+            assert!(!refused(
+                method,
+                &[
+                    ("origin", "http://evil.example"),
+                    ("sec-fetch-site", "cross-site")
+                ],
+                &allowed
+            ));
+        }
     }
 
     #[test]

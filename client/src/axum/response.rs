@@ -90,6 +90,17 @@ pub fn bearer_response(rejection: &AuthRejection) -> Response {
                 Some("insufficient_scope"),
             )
         }
+        AuthRejection::CrossSite(why) => {
+            // Not a token problem, so no Bearer challenge: the same request
+            // from the app's own pages would succeed.
+            let body = json!({"error": "cross_site_request", "error_description": why});
+            return (
+                StatusCode::FORBIDDEN,
+                [(header::CACHE_CONTROL, "no-store")],
+                Json(body),
+            )
+                .into_response();
+        }
         AuthRejection::Upstream(error) => {
             tracing::error!(%error, "authentication failed closed: the issuer is unavailable");
             let status = match error {
@@ -156,6 +167,10 @@ mod tests {
             .unwrap();
         assert!(challenge.starts_with(r#"Bearer error="insufficient_scope""#));
         assert!(challenge.ends_with(r#"scope="read write""#));
+
+        let cross_site = bearer_response(&AuthRejection::CrossSite("from another site"));
+        assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+        assert!(!cross_site.headers().contains_key(header::WWW_AUTHENTICATE));
 
         let upstream = bearer_response(&AuthRejection::Upstream(Error::KeysUnavailable(
             "down".into(),

@@ -6,16 +6,25 @@
 //! - `state`, `nonce` and the PKCE verifier live in an encrypted transaction
 //!   cookie (HttpOnly, SameSite=Lax, Secure configurable, 10 minutes, removed
 //!   by the callback whatever happens: single-use; RFC 9700 2.1, 4.2.4);
-//! - the callback checks RFC 9207 `iss`, the state (constant time), then
-//!   redeems the code with the verifier and checks the ID token's nonce; any
-//!   failure renders an escaped error page and sets no session (C-03..C-09);
+//! - the callback first matches the response to this browser's transaction
+//!   (the state, in constant time) and to the issuer (RFC 9207 `iss`); a
+//!   response that matches no login gets a fixed message and touches no
+//!   cookie, so a forged callback can neither show its text on the app's
+//!   origin nor cancel a login in progress. Only then are an `error`
+//!   shown (escaped) or the code redeemed with the verifier, the ID token's
+//!   nonce checked, and `auth_time` when `max_age` is set; any failure
+//!   renders an escaped error page and sets no session (C-03..C-09);
 //! - session cookies are encrypted, HttpOnly, SameSite=Lax, `Path=/`, with the
 //!   `__Host-` prefix when Secure (C-15);
 //! - unauthenticated GETs go to login and come back to the page asked for,
-//!   same-origin paths only (RFC 9700 4.11.1);
-//! - logout is a POST with an Origin check (C-23), clears the cookies and the
-//!   cached user, and goes through the issuer's `end_session_endpoint` with
-//!   `id_token_hint` (C-22).
+//!   same-origin paths only, judged after dot segments are resolved
+//!   (RFC 9700 4.11.1);
+//! - every state-changing request authenticated by the session cookie, logout
+//!   included, must come from the app's own origin (C-16, C-23);
+//! - logout is a POST, clears the cookies and the cached user, and goes
+//!   through the issuer's `end_session_endpoint` with `id_token_hint` (C-22);
+//! - a session refresh passes the session's subject, which the refreshed ID
+//!   token must keep (Core 12.2, C-20).
 
 use axum::Router;
 use axum::extract::{OriginalUri, RawQuery};
@@ -60,6 +69,7 @@ pub struct WebFlowBuilder {
     cache: Option<Arc<dyn UserInfoCache>>,
     logout_via_get: bool,
     extra_params: Vec<(String, String)>,
+    max_age: Option<u64>,
 }
 
 impl fmt::Debug for WebFlowBuilder {
@@ -152,6 +162,14 @@ impl WebFlowBuilder {
         self
     }
 
+    /// Asks the issuer for a login at most `seconds` old (`max_age`, Core
+    /// 3.1.2.1), and refuses an ID token whose `auth_time` is older or
+    /// missing (Core 3.1.3.7 (13)).
+    pub fn max_age(mut self, seconds: u64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+
     /// Checks the configuration and builds the flow.
     pub fn build(self) -> Result<WebFlow, Error> {
         let base = Url::parse(&self.base_url)
@@ -189,7 +207,8 @@ impl WebFlowBuilder {
                 key: self.key.clone(),
             },
         )
-        .with_responses(LoginRedirectResponses::new(self.login_path.clone()));
+        .with_responses(LoginRedirectResponses::new(self.login_path.clone()))
+        .allowed_origins([origin.clone()]);
         if let Some(cache) = self.cache {
             auth = auth.with_cache(cache);
         }
@@ -201,7 +220,6 @@ impl WebFlowBuilder {
                     .unwrap_or_else(|| format!("{base_url}/")),
                 client: self.client,
                 key: self.key,
-                origin,
                 login_path: self.login_path,
                 callback_path: self.callback_path,
                 logout_path: self.logout_path,
@@ -215,6 +233,7 @@ impl WebFlowBuilder {
                 default_return_to: self.default_return_to,
                 logout_via_get: self.logout_via_get,
                 extra_params: self.extra_params,
+                max_age: self.max_age,
                 auth,
             }),
         })
@@ -224,7 +243,6 @@ impl WebFlowBuilder {
 struct WebInner {
     client: Client,
     key: Key,
-    origin: String,
     redirect_uri: String,
     post_logout_redirect_uri: String,
     login_path: String,
@@ -240,6 +258,7 @@ struct WebInner {
     default_return_to: String,
     logout_via_get: bool,
     extra_params: Vec<(String, String)>,
+    max_age: Option<u64>,
     auth: Auth,
 }
 
@@ -274,6 +293,9 @@ struct CallbackFailure {
     status: StatusCode,
     title: &'static str,
     detail: String,
+    /// Whether the response matched this browser's transaction, which is then
+    /// used up; an unmatched response leaves every cookie alone.
+    matched: bool,
 }
 
 impl CallbackFailure {
@@ -282,9 +304,25 @@ impl CallbackFailure {
             status,
             title,
             detail: detail.into(),
+            matched: true,
+        }
+    }
+
+    /// A response that belongs to no login of this browser: forged, replayed,
+    /// or from another tab. The message is fixed, whatever the response said
+    /// (nothing of an attacker's URL reaches the page).
+    fn unmatched() -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            title: "Login failed",
+            detail: UNMATCHED_CALLBACK.to_owned(),
+            matched: false,
         }
     }
 }
+
+/// What an unmatched callback shows.
+const UNMATCHED_CALLBACK: &str = "This sign-in response does not belong to a login started in this browser. Please sign in again.";
 
 impl WebFlow {
     /// Starts configuring the flow for the app served at `base_url` (its
@@ -305,6 +343,7 @@ impl WebFlow {
             default_return_to: "/".into(),
             post_logout_redirect_uri: None,
             cache: None,
+            max_age: None,
             logout_via_get: false,
             extra_params: Vec::new(),
         }
@@ -418,6 +457,9 @@ impl WebFlow {
             .state(&transaction.state)
             .nonce(&transaction.nonce)
             .pkce(&verifier);
+        if let Some(max_age) = self.inner.max_age {
+            request = request.max_age(max_age);
+        }
         for (name, value) in &self.inner.extra_params {
             request = request.extra(name, value);
         }
@@ -444,9 +486,7 @@ impl WebFlow {
     }
 
     async fn callback(&self, headers: &HeaderMap, query: Option<&str>) -> Response {
-        // Whatever happens, the transaction is used up (single-use, C-04).
-        let clear_transaction = self.removal(&self.inner.transaction_cookie);
-        let mut response = match self.complete_login(headers, query.unwrap_or("")).await {
+        match self.complete_login(headers, query.unwrap_or("")).await {
             Ok((jar, return_to)) => {
                 let mut response = (jar, found(&return_to)).into_response();
                 // RFC 9700 4.2.4: the code must not leak through Referer.
@@ -454,55 +494,47 @@ impl WebFlow {
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("no-referrer"),
                 );
+                // The transaction is used up (single-use, C-04).
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    self.removal(&self.inner.transaction_cookie),
+                );
                 response
             }
-            Err(failure) => error_page(failure.status, failure.title, &failure.detail),
-        };
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, clear_transaction);
-        response
+            Err(failure) => {
+                let mut response = error_page(failure.status, failure.title, &failure.detail);
+                if failure.matched {
+                    response.headers_mut().append(
+                        header::SET_COOKIE,
+                        self.removal(&self.inner.transaction_cookie),
+                    );
+                }
+                response
+            }
+        }
     }
 
+    /// The callback, in the order that keeps a forged response harmless:
+    /// match the browser's transaction and the issuer first, then act on
+    /// what the response says.
     async fn complete_login(
         &self,
         headers: &HeaderMap,
         query: &str,
     ) -> Result<(PrivateCookieJar, String), CallbackFailure> {
-        let params = CallbackParams::parse(query)?;
+        let params = CallbackParams::parse(query).ok_or_else(CallbackFailure::unmatched)?;
         let jar = PrivateCookieJar::from_headers(headers, self.inner.key.clone());
-        let transaction: Option<Transaction> = jar
+        let transaction: Transaction = jar
             .get(&self.inner.transaction_cookie)
-            .and_then(|cookie| serde_json::from_str(cookie.value()).ok());
-
-        // RFC 6749 4.1.2.1: the issuer reports an error; show it, escaped, and stop.
-        if let Some(error) = &params.error {
-            let description = params.error_description.as_deref().unwrap_or("");
-            tracing::info!(error = %error, "the issuer refused the login");
-            return Err(CallbackFailure::new(
-                StatusCode::BAD_REQUEST,
-                "Login was not completed",
-                format!("The identity provider answered {error}: {description}"),
-            ));
-        }
-        let transaction = transaction.ok_or_else(|| {
-            CallbackFailure::new(
-                StatusCode::BAD_REQUEST,
-                "Login failed",
-                "No login is in progress in this browser (it expired, was already completed, or was started elsewhere).",
-            )
-        })?;
-        let now = self.inner.client.clock().now();
-        if now
-            >= transaction
-                .created_at
-                .saturating_add(self.inner.transaction_ttl)
-        {
-            return Err(CallbackFailure::new(
-                StatusCode::BAD_REQUEST,
-                "Login failed",
-                "The login took too long; please try again.",
-            ));
+            .and_then(|cookie| serde_json::from_str(cookie.value()).ok())
+            .ok_or_else(CallbackFailure::unmatched)?;
+        // RFC 6749 10.12; RFC 9700 4.7: the state binds the response to this browser.
+        let state_ok = params
+            .state
+            .as_deref()
+            .is_some_and(|state| bool::from(state.as_bytes().ct_eq(transaction.state.as_bytes())));
+        if !state_ok {
+            return Err(CallbackFailure::unmatched());
         }
         // RFC 9207 2.4: iss must be the issuer; when the issuer advertises the
         // parameter, its absence is a mix-up signal too (C-07).
@@ -531,16 +563,26 @@ impl WebFlow {
             }
             _ => {}
         }
-        // RFC 6749 10.12; RFC 9700 4.7: the state binds the response to this browser.
-        let state_ok = params
-            .state
-            .as_deref()
-            .is_some_and(|state| bool::from(state.as_bytes().ct_eq(transaction.state.as_bytes())));
-        if !state_ok {
+        // RFC 6749 4.1.2.1: the issuer reports an error; show it, escaped, and stop.
+        if let Some(error) = &params.error {
+            let description = params.error_description.as_deref().unwrap_or("");
+            tracing::info!(error = %error, "the issuer refused the login");
+            return Err(CallbackFailure::new(
+                StatusCode::BAD_REQUEST,
+                "Login was not completed",
+                format!("The identity provider answered {error}: {description}"),
+            ));
+        }
+        let now = self.inner.client.clock().now();
+        if now
+            >= transaction
+                .created_at
+                .saturating_add(self.inner.transaction_ttl)
+        {
             return Err(CallbackFailure::new(
                 StatusCode::BAD_REQUEST,
                 "Login failed",
-                "The state does not match this browser's login (possible CSRF).",
+                "The login took too long; please try again.",
             ));
         }
         let code = params.code.ok_or_else(|| {
@@ -557,9 +599,12 @@ impl WebFlow {
                 "Corrupt login state.",
             )
         })?;
-        let exchange = CodeExchange::new(code, &self.inner.redirect_uri)
+        let mut exchange = CodeExchange::new(code, &self.inner.redirect_uri)
             .code_verifier(&verifier)
             .nonce(&transaction.nonce);
+        if let Some(max_age) = self.inner.max_age {
+            exchange = exchange.max_age(max_age);
+        }
         let (tokens, id_claims) = self
             .inner
             .client
@@ -618,25 +663,30 @@ impl WebFlow {
 
     /// Refreshes the session with its refresh token (when `offline_access`
     /// was granted): returns the cookies to send back. The refreshed ID token
-    /// must keep the subject (Core 12.2).
+    /// must keep the session's subject (Core 12.2), and so must the access
+    /// token and UserInfo.
     pub async fn refresh_session(&self, headers: &HeaderMap) -> Result<PrivateCookieJar, Error> {
         let jar = PrivateCookieJar::from_headers(headers, self.inner.key.clone());
         let refresh_token = jar
             .get(&self.inner.refresh_cookie)
             .map(|cookie| cookie.value().to_owned())
             .ok_or_else(|| Error::Configuration("this session has no refresh token".into()))?;
+        // Every session this flow makes has its ID token; without it there is
+        // no subject to hold the refresh to, so there is no refresh.
         let subject = jar
             .get(&self.inner.id_cookie)
-            .and_then(|cookie| unverified_subject(cookie.value()));
-        let mut request = RefreshRequest::new(refresh_token);
-        if let Some(subject) = &subject {
-            request = request.previous_subject(subject);
-        }
-        let (tokens, claims) = self.inner.client.refresh(request).await?;
-        let subject = claims
-            .map(|claims| claims.sub)
-            .or(subject)
-            .ok_or_else(|| Error::Configuration("cannot tell whose session this is".into()))?;
+            .and_then(|cookie| unverified_subject(cookie.value()))
+            .ok_or_else(|| {
+                Error::Configuration(
+                    "this session has no ID token, so a refresh could not be held to its user (Core 12.2)"
+                        .into(),
+                )
+            })?;
+        let (tokens, _claims) = self
+            .inner
+            .client
+            .refresh(RefreshRequest::new(refresh_token, &subject))
+            .await?;
         self.session_jar(&tokens, &subject)
             .await
             .map_err(|failure| Error::Configuration(failure.detail))
@@ -644,7 +694,12 @@ impl WebFlow {
 
     async fn logout(&self, method: &Method, headers: &HeaderMap) -> Response {
         // C-23: refuse cross-site logout requests.
-        if method == Method::POST && !self.same_origin(headers) {
+        if self
+            .inner
+            .auth
+            .cross_site_refusal(method, headers)
+            .is_some()
+        {
             return error_page(
                 StatusCode::FORBIDDEN,
                 "Logout refused",
@@ -689,16 +744,6 @@ impl WebFlow {
         }
         response
     }
-
-    fn same_origin(&self, headers: &HeaderMap) -> bool {
-        let origin_ok = headers
-            .get(header::ORIGIN)
-            .is_none_or(|origin| origin.as_bytes() == self.inner.origin.as_bytes());
-        let fetch_site_ok = headers
-            .get("sec-fetch-site")
-            .is_none_or(|site| matches!(site.as_bytes(), b"same-origin" | b"none"));
-        origin_ok && fetch_site_ok
-    }
 }
 
 /// The callback's query, with duplicates refused (RFC 6749 3.1).
@@ -711,7 +756,8 @@ struct CallbackParams {
 }
 
 impl CallbackParams {
-    fn parse(query: &str) -> Result<Self, CallbackFailure> {
+    /// `None` when a parameter is repeated.
+    fn parse(query: &str) -> Option<Self> {
         let mut params = CallbackParams {
             code: None,
             state: None,
@@ -729,15 +775,11 @@ impl CallbackParams {
                 _ => continue,
             };
             if slot.is_some() {
-                return Err(CallbackFailure::new(
-                    StatusCode::BAD_REQUEST,
-                    "Login failed",
-                    format!("The response repeats the `{name}` parameter."),
-                ));
+                return None;
             }
             *slot = Some(value.into_owned());
         }
-        Ok(params)
+        Some(params)
     }
 }
 
@@ -764,9 +806,13 @@ fn unverified_subject(token: &str) -> Option<String> {
 /// Accepts only same-origin relative paths for the post-login redirect
 /// (RFC 9700 4.11.1; C-18): `/path?query`, never `//host`, `/\host`, a
 /// scheme, or control characters.
+///
+/// What is judged is the path as the browser will read the `Location`: after
+/// dot segments (`/./`, `/a/..`, and their percent-encoded forms) are
+/// resolved, since `/.//evil.example` resolves to `//evil.example`, a
+/// network-path reference to another host.
 pub fn safe_return_to(candidate: &str) -> Option<String> {
     if !candidate.starts_with('/')
-        || candidate.starts_with("//")
         || candidate.len() > 2048
         || candidate
             .chars()
@@ -781,6 +827,10 @@ pub fn safe_return_to(candidate: &str) -> Option<String> {
         return None;
     }
     let mut path = resolved.path().to_owned();
+    // RFC 3986 4.2: `//` starts an authority; browsers read `/\` the same way.
+    if path.starts_with("//") || path.starts_with("/\\") {
+        return None;
+    }
     if let Some(query) = resolved.query() {
         path.push('?');
         path.push_str(query);
@@ -893,9 +943,18 @@ mod tests {
             Some("/a/b?x=1&y=2")
         );
         assert_eq!(safe_return_to("/a/../b").as_deref(), Some("/b"));
+        assert_eq!(safe_return_to("/a/.//b").as_deref(), Some("/a//b"));
         for hostile in [
             "https://evil.example/",
             "//evil.example/",
+            // Dot segments that resolve to a network-path reference.
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/%2e//evil.example",
+            "/%2E//evil.example",
+            "/a/%2e%2e//evil.example",
+            "/./%2e//evil.example/path?x=1",
+            "/..//evil.example",
             "/\\evil.example",
             "\\\\evil.example",
             "evil",
@@ -910,11 +969,9 @@ mod tests {
 
     #[test]
     fn callback_params_refuse_duplicates() {
-        assert!(CallbackParams::parse("code=a&state=b&iss=c").is_ok());
-        let failure = CallbackParams::parse("code=a&state=b&state=c")
-            .err()
-            .unwrap();
-        assert!(failure.detail.contains("`state`"));
+        assert!(CallbackParams::parse("code=a&state=b&iss=c").is_some());
+        assert!(CallbackParams::parse("code=a&state=b&state=c").is_none());
+        assert!(CallbackParams::parse("error=a&error=b").is_none());
     }
 
     #[tokio::test]

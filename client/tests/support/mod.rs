@@ -283,17 +283,7 @@ impl Browser {
             .iter()
             .filter_map(|v| v.to_str().ok().map(str::to_owned))
             .collect();
-        for line in &set_cookies {
-            let pair = line.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let removed = line.to_ascii_lowercase().contains("max-age=0");
-            if removed || value.is_empty() {
-                self.cookies.remove(name.trim());
-            } else {
-                self.cookies
-                    .insert(name.trim().to_owned(), value.to_owned());
-            }
-        }
+        self.store(&set_cookies);
         let location = headers
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -313,6 +303,44 @@ impl Browser {
             headers,
             body,
         }
+    }
+
+    /// Keeps what `Set-Cookie` lines say.
+    fn store(&mut self, set_cookies: &[String]) {
+        for line in set_cookies {
+            let pair = line.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let removed = line.to_ascii_lowercase().contains("max-age=0");
+            if removed || value.is_empty() {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies
+                    .insert(name.trim().to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    /// The request headers this browser would send: its cookies.
+    pub fn cookie_headers(&self) -> axum::http::HeaderMap {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            "cookie",
+            self.cookie_header().parse().expect("cookie header"),
+        );
+        headers
+    }
+
+    /// Takes the cookies of a jar an app would send back.
+    pub fn absorb(&mut self, jar: &axum_extra::extract::cookie::PrivateCookieJar) {
+        use axum::response::IntoResponse as _;
+        let response = jar.clone().into_response();
+        let lines: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        self.store(&lines);
     }
 
     pub async fn get(&mut self, url: &str) -> Page {

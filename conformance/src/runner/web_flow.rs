@@ -93,6 +93,27 @@ pub fn expect_failed_login(page: &Page, expected: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The fixed words of the client's answer to a callback that matches no login of the browser.
+pub const UNMATCHED_CALLBACK: &str = "does not belong to a login started in this browser";
+
+/// Asserts a callback refused as matching no login of this browser: a 400 with the fixed
+/// message (nothing the response said is shown), and no cookie touched at all, so a forged
+/// callback cannot cancel a login in progress.
+pub fn expect_unmatched_callback(page: &Page) -> Result<(), Failure> {
+    ensure_eq!(page.answer.status, 400, "an unmatched callback");
+    ensure!(
+        page.answer.body.contains(UNMATCHED_CALLBACK),
+        "the fixed message: {}",
+        shorten(&page.answer.body)
+    );
+    let touched = page.answer.header_all("set-cookie");
+    ensure!(
+        touched.is_empty(),
+        "an unmatched callback touches no cookie: {touched:?}"
+    );
+    Ok(())
+}
+
 /// Whether the issuer still holds `code` unredeemed: proof the app never called the token
 /// endpoint with it.
 fn unredeemed(web: &WebEnv, code: &str) -> bool {
@@ -231,12 +252,8 @@ pub async fn c02_transaction_storage() -> Outcome {
         .await?;
     let callback = issued.location.clone().unwrap_or_default();
     let elsewhere = Browser::new().get(&callback).await?;
-    ensure!(
-        elsewhere.answer.status == 400 && elsewhere.answer.body.contains("No login is in progress"),
-        "another browser cannot complete it: {} {}",
-        elsewhere.answer.status,
-        shorten(&elsewhere.answer.body)
-    );
+    expect_unmatched_callback(&elsewhere)
+        .map_err(|f| Failure::mismatch(format!("another browser cannot complete it: {f}")))?;
     // Short-lived: a login older than the transaction's lifetime fails.
     let mut slow = Browser::new();
     let answer = issuer_answer(&web, &mut slow).await?;
@@ -258,16 +275,26 @@ pub async fn c03_state_mismatch() -> Outcome {
         let code = query_of(&answer)?.get("code").cloned().unwrap_or_default();
         let tampered = replace_param(&answer, "state", state)?;
         let page = browser.get(&tampered).await?;
-        expect_failed_login(&page, "state does not match")
+        expect_unmatched_callback(&page)
             .map_err(|f| Failure::mismatch(format!("{what} state: {f}")))?;
         ensure!(
             unredeemed(&web, &code),
             "{what} state: the code was never sent to the token endpoint"
         );
+        // The tampered response cancelled nothing: the real one still completes.
+        let real = browser.get(&answer).await?;
+        ensure_eq!(
+            real.answer.status,
+            302,
+            "{what} state: the login in progress survives the tampered callback"
+        );
+        ensure!(
+            real.set_cookie(SESSION).is_some(),
+            "{what} state: the real callback signs in"
+        );
     }
-    log_in(&web, &mut Browser::new()).await?;
     Ok(Pass::new(
-        "mismatched and missing state: 400, no session, the code left unredeemed; untouched: logged in",
+        "mismatched and missing state: 400 with a fixed message, no cookie touched, the code left unredeemed; the real callback then logs in",
     ))
 }
 
@@ -326,8 +353,35 @@ pub async fn c05_error_response() -> Outcome {
             "an HTML error page"
         );
     }
+    // A forged error callback (no state, or another one) is not the browser's login: the
+    // attacker's text never reaches the app's page, and the login in progress survives.
+    let iss = url::form_urlencoded::byte_serialize(web.issuer.iss().as_bytes()).collect::<String>();
+    let mut browser = Browser::new();
+    let answer = issuer_answer(&web, &mut browser).await?;
+    for forged in [
+        "error=access_denied&error_description=Call%20support%20at%20evil.example".to_owned(),
+        format!(
+            "error=access_denied&error_description=Call%20support%20at%20evil.example&state=foreign&iss={iss}"
+        ),
+    ] {
+        let page = browser
+            .get(&web.app(&format!("/auth-callback?{forged}")))
+            .await?;
+        expect_unmatched_callback(&page)?;
+        ensure!(
+            !page.answer.body.contains("evil.example"),
+            "a forged error's description is not shown: {}",
+            shorten(&page.answer.body)
+        );
+    }
+    let real = browser.get(&answer).await?;
+    ensure!(
+        real.answer.status == 302 && real.set_cookie(SESSION).is_some(),
+        "the login in progress survives forged error callbacks: {}",
+        real.answer.status
+    );
     Ok(Pass::new(
-        "access_denied and login_required: 400 page naming the error, description escaped, no session",
+        "access_denied and login_required: 400 page naming the error, description escaped, no session; forged error callbacks (no or foreign state): fixed message, no cookie touched, the real login then completes",
     ))
 }
 
@@ -543,31 +597,54 @@ pub async fn c16_csrf_defence() -> Outcome {
     let web = WebEnv::start(|_| {}).await?;
     let mut browser = Browser::new();
     log_in(&web, &mut browser).await?;
-    let logout = web.app("/logout");
-    for (what, headers) in [
-        ("cross-site Origin", [("origin", "http://evil.example")]),
+    let cross_site = [
+        ("cross-site Origin", ("origin", "http://evil.example")),
+        ("opaque Origin", ("origin", "null")),
         (
             "Sec-Fetch-Site: cross-site",
-            [("sec-fetch-site", "cross-site")],
+            ("sec-fetch-site", "cross-site"),
         ),
-    ] {
+        ("Sec-Fetch-Site: same-site", ("sec-fetch-site", "same-site")),
+    ];
+    // A state-changing route the session cookie authenticates, and logout.
+    let claim = web.app("/castles/claim");
+    for (what, header) in cross_site {
         let page = browser
-            .request(reqwest::Method::POST, &logout, &headers, None)
+            .request(reqwest::Method::POST, &claim, &[header], None)
             .await?;
-        ensure_eq!(page.answer.status, 403, "{what}");
+        ensure_eq!(page.answer.status, 403, "POST /castles/claim, {what}");
+        ensure!(
+            !page.answer.body.contains("Castle claimed"),
+            "POST /castles/claim, {what}: the action did not run"
+        );
+    }
+    let origin = web.url.clone();
+    let same = browser
+        .request(reqwest::Method::POST, &claim, &[("origin", &origin)], None)
+        .await?;
+    ensure_eq!(same.answer.status, 200, "same-origin POST /castles/claim");
+    ensure!(
+        same.answer.body.contains("Castle claimed"),
+        "same-origin POST /castles/claim runs"
+    );
+    let logout = web.app("/logout");
+    for (what, header) in cross_site {
+        let page = browser
+            .request(reqwest::Method::POST, &logout, &[header], None)
+            .await?;
+        ensure_eq!(page.answer.status, 403, "POST /logout, {what}");
         ensure!(
             page.answer.header_all("set-cookie").is_empty(),
-            "{what}: nothing cleared"
+            "POST /logout, {what}: nothing cleared"
         );
     }
     ensure!(browser.cookies.contains_key(SESSION), "still logged in");
-    let origin = web.url.clone();
     let same = browser
         .request(reqwest::Method::POST, &logout, &[("origin", &origin)], None)
         .await?;
     ensure_eq!(same.answer.status, 303, "same-origin logout");
     Ok(Pass::new(
-        "POST /logout cross-site (Origin or Sec-Fetch-Site): 403, session kept; same origin: 303; cookies SameSite=Lax",
+        "POST /castles/claim and POST /logout cross-site (Origin other or null, Sec-Fetch-Site cross-site or same-site): 403, nothing done, session kept; same origin: 200 and 303",
     ))
 }
 
@@ -647,6 +724,12 @@ pub async fn c18_return_to() -> Outcome {
         ("%2F%2Fevil.example", "/"),
         ("%2F%5Cevil.example", "/"),
         ("javascript%3Aalert(1)", "/"),
+        // Dot segments that resolve to `//evil.example` (judged after resolution).
+        ("%2F.%2F%2Fevil.example", "/"),
+        ("%2Fa%2F..%2F%2Fevil.example", "/"),
+        ("%2F%252e%2F%2Fevil.example", "/"),
+        ("%2F.%2F%5Cevil.example", "/"),
+        ("%2Fa%2F..%2Fprotected", "/protected"),
         ("%2Fprotected%3Fa%3D1", "/protected?a=1"),
     ] {
         let mut browser = Browser::new();
@@ -1005,45 +1088,74 @@ async fn tokens_with_refresh(
     Ok(tokens)
 }
 
-/// C-20: a refreshed ID token with another `iss` or `sub`.
+/// C-20: a refreshed ID token with another `iss` or `sub`, through the two paths users take:
+/// the web flow's `refresh_session` on a real browser session, and Fief's
+/// `auth_refresh_token`, which takes the session's subject.
 pub async fn c20_refresh_changes_subject() -> Outcome {
-    use oidc_forge_client::RefreshRequest;
-    let issuer = crate::env::IssuerEnv::start(|_| {}).await?;
-    let (client, _) = crate::env::app_client(issuer.iss())?;
-    let refresh = |tokens: &oidc_forge_client::TokenResponse| {
-        RefreshRequest::new(tokens.refresh_token.clone().unwrap_or_default())
-            .previous_subject(ALICE)
-    };
-    let tokens = tokens_with_refresh(&issuer, &client).await?;
-    let (_, claims) = client
-        .refresh(refresh(&tokens))
-        .await
-        .map_err(|e| Failure::mismatch(format!("the unmodified refresh is accepted, got {e}")))?;
-    ensure!(claims.is_some(), "the refresh returns an ID token");
-    for (what, changed) in [
+    let changes = [
         ("another sub", json!({"sub": crate::env::BOB})),
         (
             "another iss",
             json!({"iss": "https://issuer.attacker.invalid"}),
         ),
-    ] {
+    ];
+    // The web flow: the session's own cookies, the subject read from its ID token.
+    let web = WebEnv::start(|_| {}).await?;
+    let mut browser = Browser::new();
+    log_in(&web, &mut browser).await?;
+    let session = browser.cookie_headers()?;
+    web.flow.refresh_session(&session).await.map_err(|e| {
+        Failure::mismatch(format!(
+            "the unmodified session refresh is accepted, got {e}"
+        ))
+    })?;
+    for (what, changed) in &changes {
+        // Each refresh rotates the token: start from a fresh session.
+        let mut browser = Browser::new();
+        log_in(&web, &mut browser).await?;
+        web.issuer
+            .issuer
+            .queue_claims_for(ClaimsTarget::IdToken, changed.clone())
+            .map_err(setup)?;
+        match web.flow.refresh_session(&browser.cookie_headers()?).await {
+            Err(oidc_forge_client::Error::IdTokenInvalid(_)) => {}
+            other => {
+                return Err(Failure::mismatch(format!(
+                    "WebFlow::refresh_session: a refreshed ID token with {what} must be refused, got {:?}",
+                    other.map(|_| "accepted")
+                )));
+            }
+        }
+    }
+    // Fief's API, which takes the subject.
+    let issuer = crate::env::IssuerEnv::start(|_| {}).await?;
+    let (client, _) = crate::env::app_client(issuer.iss())?;
+    let tokens = tokens_with_refresh(&issuer, &client).await?;
+    let refresh_token = tokens.refresh_token.clone().unwrap_or_default();
+    let (_, claims) = client
+        .auth_refresh_token(&refresh_token, ALICE, None)
+        .await
+        .map_err(|e| Failure::mismatch(format!("the unmodified refresh is accepted, got {e}")))?;
+    ensure!(claims.is_some(), "the refresh returns an ID token");
+    for (what, changed) in changes {
         let tokens = tokens_with_refresh(&issuer, &client).await?;
         issuer
             .issuer
             .queue_claims_for(ClaimsTarget::IdToken, changed)
             .map_err(setup)?;
-        match client.refresh(refresh(&tokens)).await {
+        let refresh_token = tokens.refresh_token.clone().unwrap_or_default();
+        match client.auth_refresh_token(&refresh_token, ALICE, None).await {
             Err(oidc_forge_client::Error::IdTokenInvalid(_)) => {}
             other => {
                 return Err(Failure::mismatch(format!(
-                    "a refreshed ID token with {what} must be refused, got {:?}",
+                    "auth_refresh_token: a refreshed ID token with {what} must be refused, got {:?}",
                     other.map(|_| "accepted")
                 )));
             }
         }
     }
     Ok(Pass::new(
-        "refreshed ID token with another sub or iss: IdTokenInvalid; unmodified: accepted",
+        "refreshed ID token with another sub or iss: IdTokenInvalid through WebFlow::refresh_session and auth_refresh_token; unmodified: accepted",
     ))
 }
 
