@@ -197,6 +197,11 @@ pub struct ClientConfig {
     /// Algorithm of this client's tokens. `None`: the first configured key's.
     #[serde(default)]
     pub signing_alg: Option<SigningAlg>,
+    /// Let this client introspect any token (a gateway's). By default a client sees only
+    /// tokens issued to it and access tokens whose `aud` names it; others are
+    /// `{"active": false}` (RFC 7662 2.2, 4: the server decides who may learn what).
+    #[serde(default)]
+    pub introspect_any_token: bool,
 }
 
 impl ClientConfig {

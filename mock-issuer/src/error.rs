@@ -66,6 +66,26 @@ impl OAuthError {
         self
     }
 
+    /// 503: a store the request needs is full of live entries, or a part of the issuer cannot
+    /// serve now (RFC 6749 4.1.2.1's `temporarily_unavailable`, used at the token endpoint too;
+    /// RFC 7009 2.2.1: a revocation answered 503 did not happen).
+    pub fn temporarily_unavailable(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            description,
+        )
+    }
+
+    /// 500: the issuer failed (a missing key, an encoding error).
+    pub fn server_error(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            description,
+        )
+    }
+
     pub fn unsupported_token_type(description: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

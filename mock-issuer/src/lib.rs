@@ -57,6 +57,7 @@ pub mod random;
 pub mod rules;
 pub mod server;
 pub mod state;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,6 +79,7 @@ use crate::forge::request_log::RecordedRequest;
 use crate::forge::rotation::{KeyInfo, Rotation, RotationError, RotationReport};
 use crate::forge::users::{Upserted, UserError, UserPatch};
 use crate::random::TokenRng;
+pub use crate::state::StoreLimits;
 use crate::state::{AppState, IssuerState, StateError};
 
 /// Why an issuer could not start.
@@ -261,6 +263,7 @@ pub struct MockIssuerBuilder {
     issuer_url: Option<String>,
     addr: Option<SocketAddr>,
     forge: ForgeOptions,
+    store_limits: StoreLimits,
 }
 
 impl MockIssuerBuilder {
@@ -301,9 +304,25 @@ impl MockIssuerBuilder {
         self
     }
 
+    /// Requires `Authorization: Bearer <token>` on every admin request, on top of the
+    /// same-origin, loopback-host and JSON rules the admin API always applies.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.forge.admin_token = Some(token.into());
+        self
+    }
+
     /// How many requests the request log keeps (default 1,000); 0 turns it off.
     pub fn request_log_capacity(mut self, capacity: usize) -> Self {
         self.forge.request_log_capacity = capacity;
+        self
+    }
+
+    /// The capacity of each store (codes, refresh tokens, revocations, sessions, login pages);
+    /// [`state::limits`] by default. A store that guards against replay or revocation never
+    /// forgets a live entry: when it is full, the request that needs it is refused with
+    /// `temporarily_unavailable` until entries expire.
+    pub fn store_limits(mut self, limits: StoreLimits) -> Self {
+        self.store_limits = limits;
         self
     }
 
@@ -326,7 +345,12 @@ impl MockIssuerBuilder {
             .or_else(|| config.issuer.clone())
             .unwrap_or_else(|| default_issuer.to_owned());
         Ok(Arc::new(IssuerState::with_forge(
-            config, issuer, clock, rng, self.forge,
+            config,
+            issuer,
+            clock,
+            rng,
+            self.forge,
+            self.store_limits,
         )?))
     }
 

@@ -42,6 +42,10 @@ enum Command {
         /// anyone reaching the issuer could otherwise mint tokens it signs.
         #[arg(long, env = "OIDC_FORGE_NO_ADMIN")]
         no_admin: bool,
+        /// Require `Authorization: Bearer TOKEN` on every admin request. The admin API always
+        /// refuses requests from web pages and from hosts other than the issuer's or loopback.
+        #[arg(long, env = "OIDC_FORGE_ADMIN_TOKEN", conflicts_with = "no_admin")]
+        admin_token: Option<String>,
         /// Requests the request log keeps (0 turns it off).
         #[arg(long, default_value_t = oidc_forge::forge::request_log::DEFAULT_CAPACITY)]
         request_log: usize,
@@ -69,12 +73,16 @@ async fn main() -> ExitCode {
             port,
             issuer_url,
             no_admin,
+            admin_token,
             request_log,
         } => {
-            let builder = MockIssuer::builder()
+            let mut builder = MockIssuer::builder()
                 .bind(SocketAddr::new(host, port))
                 .admin(!no_admin)
                 .request_log_capacity(request_log);
+            if let Some(token) = admin_token {
+                builder = builder.admin_token(token);
+            }
             serve(config, builder, issuer_url).await
         }
         Command::Token(args) => match token(*args) {

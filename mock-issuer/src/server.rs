@@ -67,9 +67,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// the admin API beside them unless it is disabled. The forge layer (faults, request log) sits
 /// in front of the endpoints only; the [`limits`] layer in front of everything.
 pub fn router(state: AppState) -> Router {
-    let prefix = url::Url::parse(&state.issuer)
-        .map(|url| url.path().trim_end_matches('/').to_owned())
-        .unwrap_or_default();
+    let prefix = state.path_prefix.clone();
+    let forge_layer = axum::middleware::from_fn_with_state(state.clone(), forge::middleware::layer);
     let routes = Router::new()
         .route(paths::DISCOVERY, get(discovery::handle))
         .route(paths::AUTHORIZATION_SERVER_METADATA, get(discovery::handle))
@@ -87,19 +86,26 @@ pub fn router(state: AppState) -> Router {
         .route(paths::LOGOUT, get(logout::handle).post(logout::handle))
         .route(paths::INTROSPECT, post(introspect::handle))
         .route(paths::REVOKE, post(revoke::handle))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            forge::middleware::layer,
-        ));
+        .layer(forge_layer.clone());
     let routes = if state.forge.options.admin {
-        // A nested `/` answers `/_forge` only; the index is reachable with the slash too.
-        routes
-            .nest(forge::ADMIN_PREFIX, admin::router())
-            .route(&format!("{}/", forge::ADMIN_PREFIX), get(admin::index))
+        admin::mount(routes, &state)
     } else {
         routes
     };
-    let routes = routes
+    let routes = if prefix.is_empty() {
+        routes
+    } else {
+        // RFC 8414 3.1: for an issuer with a path, the metadata is at the host's root with the
+        // path inserted after the well-known name; the suffixed form stays served too (8414 5).
+        Router::new()
+            .route(
+                &format!("{}{prefix}", paths::AUTHORIZATION_SERVER_METADATA),
+                get(discovery::handle),
+            )
+            .layer(forge_layer)
+            .nest(&prefix, routes)
+    };
+    routes
         .layer(axum::middleware::from_fn(limits))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Log the method and path only: queries carry codes, states and sometimes tokens.
@@ -110,12 +116,7 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .with_state(state);
-    if prefix.is_empty() {
-        routes
-    } else {
-        Router::new().nest(&prefix, routes)
-    }
+        .with_state(state)
 }
 
 /// The request-size and slow-client rules that hyper does not apply itself: the target length

@@ -8,7 +8,6 @@
 //! consistent view, and a change swaps in a whole new value, re-serialising the discovery
 //! document and the JWKS then, never per request.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use axum::body::Bytes;
@@ -20,6 +19,8 @@ use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::random::TokenRng;
 use crate::rules::authorization::AuthorizationRequest;
 use crate::rules::pkce::PkceChallenge;
+use crate::store::key_digest;
+pub use crate::store::{BoundedMap, Expiring, KeyDigest, Overflow, StoreFull};
 
 /// Paths of the endpoints, relative to the issuer URL (Fief's layout).
 pub mod paths {
@@ -38,6 +39,9 @@ pub mod paths {
 /// Name of the issuer's own browser-session cookie.
 pub const SESSION_COOKIE: &str = "oidc_forge_session";
 
+/// Name of the cookie that binds a login page to the browser it was shown to.
+pub const LOGIN_BINDING_COOKIE: &str = "oidc_forge_login";
+
 /// Shared, cheaply cloned handle to the state.
 pub type AppState = Arc<IssuerState>;
 
@@ -47,6 +51,11 @@ pub struct IssuerState {
     config: RwLock<Arc<Config>>,
     /// The issuer identifier (`iss`), without a trailing slash.
     pub issuer: String,
+    /// The issuer's origin (`scheme://host[:port]`), which its own pages send as `Origin`.
+    pub origin: String,
+    /// The path of the issuer URL (`/tenant` for `http://host/tenant`, else empty), under
+    /// which every endpoint is served.
+    pub path_prefix: String,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<TokenRng>,
     keys: RwLock<Arc<KeySet>>,
@@ -56,16 +65,14 @@ pub struct IssuerState {
     /// Serialises the writers of `config`, `keys` and `discovery_json`, so that a change and the
     /// re-serialisation it causes are never interleaved with another change.
     writer: Mutex<()>,
-    /// Authorization codes, until they expire; capped at [`limits::CODES`].
+    /// Authorization codes, until they expire, redeemed ones included (replay detection).
     pub codes: Mutex<BoundedMap<CodeGrant>>,
     pub refresh_tokens: Mutex<RefreshStore>,
-    /// `jti` of revoked access tokens, with their `exp` so they can be forgotten after it;
-    /// capped at [`limits::REVOKED_ACCESS_TOKENS`].
-    pub revoked_access_tokens: Mutex<BoundedMap<u64>>,
-    /// Browser sessions, for [`limits::SESSION_LIFETIME`]; capped at [`limits::SESSIONS`].
-    pub sessions: Mutex<BoundedMap<Session>>,
-    /// Login pages waiting for an answer; capped at [`limits::INTERACTIONS`].
-    pub interactions: Mutex<BoundedMap<PendingLogin>>,
+    revocations: Mutex<Revocations>,
+    /// Browser sessions, for [`limits::SESSION_LIFETIME`].
+    sessions: Mutex<BoundedMap<Session>>,
+    /// Login pages waiting for an answer.
+    interactions: Mutex<BoundedMap<PendingLogin>>,
     /// Scripted faults, the request log, queued claims and the admin API switch.
     pub forge: ForgeState,
 }
@@ -86,31 +93,16 @@ pub struct CodeGrant {
     pub client_id: String,
     /// The `redirect_uri` of the authorization request, if it carried one (RFC 6749 4.1.3).
     pub redirect_uri: Option<String>,
+    /// Where the code was sent: the request's `redirect_uri`, or the one registered URI.
+    pub delivered_to: String,
     pub scopes: Vec<String>,
     pub nonce: Option<String>,
     pub pkce: Option<PkceChallenge>,
     pub login: Login,
     pub expires_at: u64,
-    /// Set on first redemption, so that a replay can revoke what it issued (RFC 6749 4.1.2).
-    pub redeemed: Option<Redemption>,
-}
-
-/// Where a code's first redemption stands (RFC 6749 4.1.2: a replay revokes what it issued).
-#[derive(Debug, Clone)]
-pub enum Redemption {
-    /// The tokens are being signed. `replayed` records a replay that came meanwhile: the
-    /// redemption then revokes what it issued as soon as it knows what that is.
-    Issuing { replayed: bool },
-    /// The tokens were issued.
-    Issued(IssuedFromCode),
-}
-
-/// What a code's redemption issued.
-#[derive(Debug, Clone)]
-pub struct IssuedFromCode {
-    pub access_token_jti: String,
-    pub access_token_exp: u64,
-    pub refresh_family: Option<String>,
+    /// The grant its first redemption created, set before any token is signed: every token of
+    /// the grant carries this id, so a replay revokes them all (RFC 6749 4.1.2).
+    pub redeemed: Option<String>,
 }
 
 /// A refresh token's grant (RFC 6749 6).
@@ -119,8 +111,10 @@ pub struct RefreshGrant {
     pub client_id: String,
     pub scopes: Vec<String>,
     pub login: Login,
+    pub issued_at: u64,
     pub expires_at: u64,
-    /// All tokens of one rotation chain share a family; a replayed old token revokes it.
+    /// The grant (the code redemption) this token descends from: every refresh token and access
+    /// token of one rotation chain shares it, and revoking it revokes them all.
     pub family: String,
 }
 
@@ -128,28 +122,53 @@ pub struct RefreshGrant {
 #[derive(Debug)]
 pub struct RefreshStore {
     pub active: BoundedMap<RefreshGrant>,
-    /// Rotated token -> (family, expiry).
-    pub rotated: BoundedMap<(String, u64)>,
+    /// Rotated token -> (family, expiry of the token it was).
+    pub rotated: BoundedMap<RotatedToken>,
 }
 
-impl Default for RefreshStore {
-    fn default() -> Self {
-        Self {
-            active: BoundedMap::new(limits::REFRESH_TOKENS),
-            rotated: BoundedMap::new(limits::ROTATED_REFRESH_TOKENS),
-        }
-    }
+/// A refresh token rotated away: if it comes back, its grant is revoked (RFC 9700 4.14.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotatedToken {
+    pub family: String,
+    pub expires_at: u64,
 }
 
 impl RefreshStore {
-    /// Revokes every active token of `family`.
+    fn new(limits: &StoreLimits) -> Self {
+        Self {
+            active: BoundedMap::new("refresh token", limits.refresh_tokens, Overflow::Refuse),
+            rotated: BoundedMap::new(
+                "rotated refresh token",
+                limits.rotated_refresh_tokens,
+                Overflow::Refuse,
+            ),
+        }
+    }
+
+    /// Drops every active token of `family`.
     pub fn revoke_family(&mut self, family: &str) {
         self.active.retain(|_, grant| grant.family != family);
     }
+}
 
-    pub fn purge_expired(&mut self, now: u64) {
-        self.active.purge_expired(now);
-        self.rotated.purge_expired(now);
+/// What is revoked before its time: access tokens by `jti`, grants by id (every token they
+/// issued), and, when those maps are full of live entries and one more revocation must hold,
+/// everything issued until a moment (a watermark), so that revocation never fails open.
+#[derive(Debug)]
+struct Revocations {
+    /// `jti` -> the token's `exp`.
+    tokens: BoundedMap<u64>,
+    /// Grant id -> until when its tokens can still be valid.
+    grants: BoundedMap<u64>,
+    /// Every token issued at or before this second is revoked.
+    issued_until: Option<u64>,
+}
+
+impl Revocations {
+    fn is_revoked(&self, jti: &str, grant: Option<&str>, issued_at: u64) -> bool {
+        self.issued_until.is_some_and(|until| issued_at <= until)
+            || self.tokens.contains_key(jti)
+            || grant.is_some_and(|grant| self.grants.contains_key(grant))
     }
 }
 
@@ -159,20 +178,33 @@ pub struct Session {
     pub login: Login,
 }
 
-/// An authorization request waiting for the user to choose on the login page.
+/// An authorization request waiting for the user to choose on the login page, bound to the
+/// browser that was shown the page (its binding cookie) and to the page's form token.
 #[derive(Debug, Clone)]
 pub struct PendingLogin {
     pub request: AuthorizationRequest,
     pub expires_at: u64,
+    browser: KeyDigest,
+    form_token: KeyDigest,
+}
+
+/// Why a login page's answer was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PendingLoginError {
+    #[error("this login page has expired or was already answered; start the sign-in again")]
+    Unknown,
+    #[error("this login page was not shown in this browser; start the sign-in again")]
+    OtherBrowser,
 }
 
 /// How long the interactive login page stays valid.
 pub const LOGIN_PAGE_LIFETIME: u64 = limits::LOGIN_PAGE_LIFETIME;
 
-/// How long the stores keep what they hold, and how much at most. Every store drops expired
-/// entries as new ones arrive, and past its cap evicts the oldest entry, so a soak of millions
-/// of requests holds memory flat. The caps are far above what one test suite keeps alive at
-/// once; an eviction is logged at `warn`, since it forgets a grant before its time.
+/// How long the stores keep what they hold, and how much at most by default. Every store drops
+/// expired entries as new ones arrive. Past its cap, a store whose entries guard against replay
+/// or revocation refuses new ones (the request that needs it gets `temporarily_unavailable`),
+/// and a store of sessions or login pages forgets its oldest entry; see [`crate::store`].
 pub mod limits {
     /// Authorization codes issued and not yet expired (redeemed ones are kept until expiry to
     /// detect replay, RFC 6749 4.1.2).
@@ -181,8 +213,8 @@ pub mod limits {
     pub const REFRESH_TOKENS: usize = 20_000;
     /// Refresh tokens rotated away, kept to detect replay (RFC 9700 4.14.2).
     pub const ROTATED_REFRESH_TOKENS: usize = 20_000;
-    /// `jti`s of revoked, not yet expired access tokens.
-    pub const REVOKED_ACCESS_TOKENS: usize = 20_000;
+    /// Access tokens revoked before their `exp`, and revoked grants.
+    pub const REVOCATIONS: usize = 20_000;
     /// Browser sessions at the issuer.
     pub const SESSIONS: usize = 10_000;
     /// Login pages shown and not yet answered.
@@ -194,10 +226,69 @@ pub mod limits {
     pub const LOGIN_PAGE_LIFETIME: u64 = 600;
 }
 
-/// What a [`BoundedMap`] holds: each entry knows when it expires.
-pub trait Expiring {
-    /// Unix time after which the entry is useless.
-    fn expires_at(&self) -> u64;
+/// The capacity of each store ([`limits`] by default). Memory stays bounded by these times
+/// the size of an entry, whatever the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreLimits {
+    pub codes: usize,
+    pub refresh_tokens: usize,
+    pub rotated_refresh_tokens: usize,
+    /// Revoked access tokens, and revoked grants, each.
+    pub revocations: usize,
+    pub sessions: usize,
+    pub interactions: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            codes: limits::CODES,
+            refresh_tokens: limits::REFRESH_TOKENS,
+            rotated_refresh_tokens: limits::ROTATED_REFRESH_TOKENS,
+            revocations: limits::REVOCATIONS,
+            sessions: limits::SESSIONS,
+            interactions: limits::INTERACTIONS,
+        }
+    }
+}
+
+impl StoreLimits {
+    /// Caps the authorization codes (redeemed ones included).
+    pub fn codes(mut self, capacity: usize) -> Self {
+        self.codes = capacity;
+        self
+    }
+
+    /// Caps the refresh tokens that may be redeemed.
+    pub fn refresh_tokens(mut self, capacity: usize) -> Self {
+        self.refresh_tokens = capacity;
+        self
+    }
+
+    /// Caps the rotated refresh tokens kept to detect reuse.
+    pub fn rotated_refresh_tokens(mut self, capacity: usize) -> Self {
+        self.rotated_refresh_tokens = capacity;
+        self
+    }
+
+    /// Caps the revoked access tokens, and the revoked grants.
+    pub fn revocations(mut self, capacity: usize) -> Self {
+        self.revocations = capacity;
+        self
+    }
+
+    /// Every store capped at `capacity` (at least one): for tests of what full stores do.
+    pub fn uniform(capacity: usize) -> Self {
+        Self {
+            codes: capacity,
+            refresh_tokens: capacity,
+            rotated_refresh_tokens: capacity,
+            revocations: capacity,
+            sessions: capacity,
+            interactions: capacity,
+        }
+    }
 }
 
 impl Expiring for CodeGrant {
@@ -212,17 +303,9 @@ impl Expiring for RefreshGrant {
     }
 }
 
-/// A rotated refresh token: (family, expiry of the token it was).
-impl Expiring for (String, u64) {
+impl Expiring for RotatedToken {
     fn expires_at(&self) -> u64 {
-        self.1
-    }
-}
-
-/// A revoked access token's `exp`.
-impl Expiring for u64 {
-    fn expires_at(&self) -> u64 {
-        *self
+        self.expires_at
     }
 }
 
@@ -240,166 +323,6 @@ impl Expiring for PendingLogin {
     }
 }
 
-/// A map from secret strings (codes, tokens, session ids) to what they grant, with a capacity:
-/// past it, inserting evicts the oldest entry. Insertion order is kept in a `BTreeMap` keyed by
-/// a sequence number, so eviction and the sweep of expired entries at the old end cost a
-/// logarithm, not a scan.
-///
-/// Keys are held as their SHA-256: the secrets themselves are never stored, and a lookup
-/// compares digests, so its timing says nothing about how much of a guessed code or token
-/// matched a real one (RFC 6749 10.10; RFC 9700 4.14).
-#[derive(Debug)]
-pub struct BoundedMap<V> {
-    capacity: usize,
-    next_seq: u64,
-    entries: HashMap<KeyDigest, (u64, V)>,
-    order: BTreeMap<u64, KeyDigest>,
-    evicted: u64,
-    /// The clock second of the last full sweep, so a full store is swept at most once a second.
-    swept_at: Option<u64>,
-}
-
-/// The SHA-256 of a key of a [`BoundedMap`].
-pub type KeyDigest = [u8; 32];
-
-fn key_digest(key: &str) -> KeyDigest {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
-}
-
-impl<V: Expiring> BoundedMap<V> {
-    /// An empty map holding at most `capacity` entries (at least one).
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            next_seq: 0,
-            entries: HashMap::new(),
-            order: BTreeMap::new(),
-            evicted: 0,
-            swept_at: None,
-        }
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// How many unexpired entries were evicted because the map was full.
-    pub fn evicted(&self) -> u64 {
-        self.evicted
-    }
-
-    pub fn get(&self, key: &str) -> Option<&V> {
-        self.entries.get(&key_digest(key)).map(|(_, value)| value)
-    }
-
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        self.entries
-            .get_mut(&key_digest(key))
-            .map(|(_, value)| value)
-    }
-
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.contains_key(&key_digest(key))
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.values().map(|(_, value)| value)
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<V> {
-        self.remove_digest(&key_digest(key))
-    }
-
-    fn remove_digest(&mut self, digest: &KeyDigest) -> Option<V> {
-        let (seq, value) = self.entries.remove(digest)?;
-        self.order.remove(&seq);
-        Some(value)
-    }
-
-    /// Inserts as the newest entry (replacing one with the same key), evicting the oldest when
-    /// full. Callers that know the time use [`insert_at`](Self::insert_at), which drops expired
-    /// entries first.
-    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
-        let digest = key_digest(&key);
-        let previous = self.remove_digest(&digest);
-        while self.entries.len() >= self.capacity {
-            let Some((_, oldest)) = self.order.pop_first() else {
-                break;
-            };
-            self.entries.remove(&oldest);
-            self.evicted += 1;
-            if self.evicted.is_power_of_two() {
-                tracing::warn!(
-                    capacity = self.capacity,
-                    evicted = self.evicted,
-                    "a store of the issuer is full: its oldest entries are forgotten before they expire"
-                );
-            }
-        }
-        self.order.insert(self.next_seq, digest);
-        self.entries.insert(digest, (self.next_seq, value));
-        self.next_seq += 1;
-        previous
-    }
-
-    /// Drops expired entries from the old end, sweeps the whole map when it is full (at most
-    /// once per clock second), then inserts.
-    pub fn insert_at(&mut self, key: String, value: V, now: u64) -> Option<V> {
-        self.purge_expired_oldest(now);
-        if self.entries.len() >= self.capacity && self.swept_at != Some(now) {
-            self.swept_at = Some(now);
-            self.purge_expired(now);
-        }
-        self.insert(key, value)
-    }
-
-    /// Drops the oldest entries while they are expired: entries of one kind mostly expire in
-    /// the order they were issued, so this keeps the map near its live size at the cost of a
-    /// few tree lookups per insertion.
-    pub fn purge_expired_oldest(&mut self, now: u64) {
-        while let Some(entry) = self.order.first_entry() {
-            let expired = self
-                .entries
-                .get(entry.get())
-                .is_none_or(|(_, value)| value.expires_at() <= now);
-            if !expired {
-                break;
-            }
-            let key = entry.remove();
-            self.entries.remove(&key);
-        }
-    }
-
-    /// Drops every expired entry.
-    pub fn purge_expired(&mut self, now: u64) {
-        self.retain(|_, value| value.expires_at() > now);
-    }
-
-    /// Keeps the entries for which `keep` is true (it sees the key's digest: the key itself
-    /// is not stored).
-    pub fn retain(&mut self, mut keep: impl FnMut(&KeyDigest, &V) -> bool) {
-        let order = &mut self.order;
-        self.entries.retain(|key, (seq, value)| {
-            let kept = keep(key, value);
-            if !kept {
-                order.remove(seq);
-            }
-            kept
-        });
-    }
-}
-
 /// How full the stores are, for soak runs and diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreSizes {
@@ -407,12 +330,18 @@ pub struct StoreSizes {
     pub refresh_tokens: usize,
     pub rotated_refresh_tokens: usize,
     pub revoked_access_tokens: usize,
+    pub revoked_grants: usize,
     pub sessions: usize,
     pub interactions: usize,
     pub request_log: usize,
     pub queued_claims: usize,
-    /// Unexpired entries forgotten because a store was full, all stores together.
+    /// Unexpired sessions and login pages forgotten because their store was full.
     pub evicted: u64,
+    /// Entries refused because their store was full of live ones, all stores together.
+    pub refused: u64,
+    /// When set, every token issued at or before this second was revoked at once, because a
+    /// revocation had to hold while the revocation stores were full.
+    pub revoked_until: Option<u64>,
 }
 
 /// A failure to build the state from the configuration.
@@ -432,16 +361,25 @@ impl IssuerState {
         clock: Arc<dyn Clock>,
         rng: TokenRng,
     ) -> Result<Self, StateError> {
-        Self::with_forge(config, issuer, clock, rng, ForgeOptions::default())
+        Self::with_forge(
+            config,
+            issuer,
+            clock,
+            rng,
+            ForgeOptions::default(),
+            StoreLimits::default(),
+        )
     }
 
-    /// [`IssuerState::new`] with the forge's options (admin API, request log size).
+    /// [`IssuerState::new`] with the forge's options (admin API, request log size) and the
+    /// stores' capacities.
     pub fn with_forge(
         config: Config,
         issuer: String,
         clock: Arc<dyn Clock>,
         rng: TokenRng,
         forge: ForgeOptions,
+        limits: StoreLimits,
     ) -> Result<Self, StateError> {
         let keys = KeySet::from_config(&config)?;
         for client in &config.clients {
@@ -452,22 +390,47 @@ impl IssuerState {
             }
         }
         let issuer = issuer.trim_end_matches('/').to_owned();
+        let (origin, path_prefix) = match url::Url::parse(&issuer) {
+            Ok(url) => (
+                url.origin().ascii_serialization(),
+                url.path().trim_end_matches('/').to_owned(),
+            ),
+            Err(_) => (issuer.clone(), String::new()),
+        };
         let discovery_json = crate::endpoints::discovery::document(&config, &issuer, &keys)
             .to_string()
             .into();
         Ok(Self {
             config: RwLock::new(Arc::new(config)),
             issuer,
+            origin,
+            path_prefix,
             clock,
             rng: Arc::new(rng),
             keys: RwLock::new(Arc::new(keys)),
             discovery_json: RwLock::new(discovery_json),
             writer: Mutex::default(),
-            codes: Mutex::new(BoundedMap::new(limits::CODES)),
-            refresh_tokens: Mutex::default(),
-            revoked_access_tokens: Mutex::new(BoundedMap::new(limits::REVOKED_ACCESS_TOKENS)),
-            sessions: Mutex::new(BoundedMap::new(limits::SESSIONS)),
-            interactions: Mutex::new(BoundedMap::new(limits::INTERACTIONS)),
+            codes: Mutex::new(BoundedMap::new(
+                "authorization code",
+                limits.codes,
+                Overflow::Refuse,
+            )),
+            refresh_tokens: Mutex::new(RefreshStore::new(&limits)),
+            revocations: Mutex::new(Revocations {
+                tokens: BoundedMap::new("revoked token", limits.revocations, Overflow::Refuse),
+                grants: BoundedMap::new("revoked grant", limits.revocations, Overflow::Refuse),
+                issued_until: None,
+            }),
+            sessions: Mutex::new(BoundedMap::new(
+                "session",
+                limits.sessions,
+                Overflow::EvictOldest,
+            )),
+            interactions: Mutex::new(BoundedMap::new(
+                "login page",
+                limits.interactions,
+                Overflow::EvictOldest,
+            )),
             forge: ForgeState::new(forge),
         })
     }
@@ -551,31 +514,94 @@ impl IssuerState {
         format!("{}{path}", self.issuer)
     }
 
-    pub fn store_code(&self, code: String, grant: CodeGrant) {
+    /// Stores an issued code; refused when the store is full of live codes (then no code is
+    /// issued: a redeemed code's marker is never dropped before it expires).
+    pub fn store_code(&self, code: &str, grant: CodeGrant) -> Result<(), StoreFull> {
         let now = self.now();
-        lock(&self.codes).insert_at(code, grant, now);
+        lock(&self.codes).insert(code, grant, now).map(drop)
     }
 
-    pub fn store_refresh_token(&self, token: String, grant: RefreshGrant) {
+    pub fn store_refresh_token(&self, token: &str, grant: RefreshGrant) -> Result<(), StoreFull> {
         let now = self.now();
         let mut store = lock(&self.refresh_tokens);
         store.rotated.purge_expired_oldest(now);
-        store.active.insert_at(token, grant, now);
+        store.active.insert(token, grant, now).map(drop)
     }
 
-    pub fn revoke_access_token(&self, jti: String, exp: u64) {
+    /// Revokes one access token until its `exp` (RFC 7009 2.1); refused when the store is full
+    /// of live revocations (RFC 7009 2.2.1: the caller answers 503, the token is not revoked).
+    pub fn revoke_access_token(&self, jti: &str, exp: u64) -> Result<(), StoreFull> {
         let now = self.now();
-        lock(&self.revoked_access_tokens).insert_at(jti, exp, now);
+        lock(&self.revocations)
+            .tokens
+            .insert(jti, exp, now)
+            .map(drop)
     }
 
-    pub fn is_access_token_revoked(&self, jti: &str) -> bool {
-        lock(&self.revoked_access_tokens).contains_key(jti)
+    /// Revokes a grant: every access token that carries its id, until `until` (the latest
+    /// `exp` any of them can have), and every refresh token of its family. Refused when the
+    /// store is full of live revocations, and then nothing is revoked.
+    pub fn revoke_grant(&self, grant: &str, until: u64) -> Result<(), StoreFull> {
+        let now = self.now();
+        {
+            let mut revocations = lock(&self.revocations);
+            // Revoking again only ever extends the record.
+            let until = revocations
+                .grants
+                .get(grant)
+                .map_or(until, |&known| known.max(until));
+            revocations.grants.insert(grant, until, now)?;
+        }
+        lock(&self.refresh_tokens).revoke_family(grant);
+        Ok(())
+    }
+
+    /// [`revoke_grant`](Self::revoke_grant) for revocations the issuer must make itself (a
+    /// replayed code, a reused refresh token): if the store is full of live revocations, every
+    /// token issued until now is revoked instead, and every refresh token with them. That
+    /// revokes far more than asked, loudly, but never fails open.
+    pub fn revoke_grant_or_everything(&self, grant: &str, until: u64) {
+        if self.revoke_grant(grant, until).is_ok() {
+            return;
+        }
+        let now = self.now();
+        {
+            let mut revocations = lock(&self.revocations);
+            revocations.issued_until = Some(now);
+            // The watermark covers every token these entries were about.
+            revocations.tokens.clear();
+            revocations.grants.clear();
+        }
+        {
+            let mut refresh = lock(&self.refresh_tokens);
+            refresh.active.clear();
+            refresh.rotated.clear();
+        }
+        tracing::error!(
+            revoked_until = now,
+            "the revocation store is full of live revocations: every token issued until now is revoked, so that this revocation holds"
+        );
+    }
+
+    /// Whether an access token (by `jti`, its grant, and when it was issued) was revoked.
+    pub fn is_access_token_revoked(&self, jti: &str, grant: Option<&str>, issued_at: u64) -> bool {
+        lock(&self.revocations).is_revoked(jti, grant, issued_at)
+    }
+
+    /// Whether the grant `grant`, or everything issued at `issued_at`, was revoked.
+    pub fn is_grant_revoked(&self, grant: &str, issued_at: u64) -> bool {
+        let revocations = lock(&self.revocations);
+        revocations.grants.contains_key(grant)
+            || revocations
+                .issued_until
+                .is_some_and(|until| issued_at <= until)
     }
 
     pub fn start_session(&self, login: Login) -> String {
         let id = self.rng.secret();
         let now = self.now();
-        lock(&self.sessions).insert_at(id.clone(), Session { login }, now);
+        // Sessions evict the oldest when full: a forgotten session only asks for a new login.
+        let _ = lock(&self.sessions).insert(&id, Session { login }, now);
         id
     }
 
@@ -592,48 +618,78 @@ impl IssuerState {
         lock(&self.sessions).remove(id);
     }
 
-    pub fn store_pending_login(&self, request: AuthorizationRequest) -> String {
+    /// Keeps an authorization request until the login page is answered, bound to the browser
+    /// holding `browser` (its binding cookie): returns the interaction id and the form token.
+    pub fn store_pending_login(
+        &self,
+        request: AuthorizationRequest,
+        browser: &str,
+    ) -> (String, String) {
         let id = self.rng.secret();
+        let form_token = self.rng.secret();
         let now = self.now();
         let pending = PendingLogin {
             request,
             expires_at: now + LOGIN_PAGE_LIFETIME,
+            browser: key_digest(browser),
+            form_token: key_digest(&form_token),
         };
-        lock(&self.interactions).insert_at(id.clone(), pending, now);
-        id
+        // Login pages evict the oldest when full: a forgotten page only asks to start again.
+        let _ = lock(&self.interactions).insert(&id, pending, now);
+        (id, form_token)
     }
 
-    /// Takes a pending login: each login page can be answered once.
-    pub fn take_pending_login(&self, id: &str) -> Option<AuthorizationRequest> {
+    /// Takes a pending login: each login page can be answered once, by the browser it was
+    /// shown to, with the page's own form token. A mismatch leaves the login pending.
+    pub fn take_pending_login(
+        &self,
+        id: &str,
+        browser: Option<&str>,
+        form_token: Option<&str>,
+    ) -> Result<AuthorizationRequest, PendingLoginError> {
+        use subtle::ConstantTimeEq as _;
         let now = self.now();
-        lock(&self.interactions)
-            .remove(id)
+        let mut interactions = lock(&self.interactions);
+        let pending = interactions
+            .get(id)
             .filter(|pending| pending.expires_at > now)
+            .ok_or(PendingLoginError::Unknown)?;
+        let matches = |expected: &KeyDigest, given: Option<&str>| {
+            given.is_some_and(|given| bool::from(key_digest(given).ct_eq(expected)))
+        };
+        if !(matches(&pending.browser, browser) && matches(&pending.form_token, form_token)) {
+            return Err(PendingLoginError::OtherBrowser);
+        }
+        interactions
+            .remove(id)
             .map(|pending| pending.request)
+            .ok_or(PendingLoginError::Unknown)
     }
 
     /// How many entries each store holds now.
     pub fn store_sizes(&self) -> StoreSizes {
         let codes = lock(&self.codes);
         let refresh = lock(&self.refresh_tokens);
-        let revoked = lock(&self.revoked_access_tokens);
+        let revocations = lock(&self.revocations);
         let sessions = lock(&self.sessions);
         let interactions = lock(&self.interactions);
         StoreSizes {
             codes: codes.len(),
             refresh_tokens: refresh.active.len(),
             rotated_refresh_tokens: refresh.rotated.len(),
-            revoked_access_tokens: revoked.len(),
+            revoked_access_tokens: revocations.tokens.len(),
+            revoked_grants: revocations.grants.len(),
             sessions: sessions.len(),
             interactions: interactions.len(),
             request_log: self.forge.requests.len(),
             queued_claims: self.forge.queued_claims.len(),
-            evicted: codes.evicted()
-                + refresh.active.evicted()
-                + refresh.rotated.evicted()
-                + revoked.evicted()
-                + sessions.evicted()
-                + interactions.evicted(),
+            evicted: sessions.evicted() + interactions.evicted(),
+            refused: codes.refused()
+                + refresh.active.refused()
+                + refresh.rotated.refused()
+                + revocations.tokens.refused()
+                + revocations.grants.refused(),
+            revoked_until: revocations.issued_until,
         }
     }
 }

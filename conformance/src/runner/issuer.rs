@@ -45,6 +45,7 @@ fn other_client() -> ClientConfig {
         permissions: Vec::new(),
         token_endpoint_auth_method: None,
         signing_alg: None,
+        introspect_any_token: false,
     }
 }
 

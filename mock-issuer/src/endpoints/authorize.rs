@@ -12,7 +12,10 @@ use crate::pages;
 use crate::params::Params;
 use crate::rules::authorization::{self, AuthorizationError, AuthorizationRequest};
 use crate::rules::login::{self, LoginDecision};
-use crate::state::{AppState, CodeGrant, IssuerState, Login, SESSION_COOKIE};
+use crate::state::{
+    AppState, CodeGrant, IssuerState, LOGIN_BINDING_COOKIE, LOGIN_PAGE_LIFETIME, Login,
+    SESSION_COOKIE, paths,
+};
 
 pub async fn handle_get(
     State(state): State<AppState>,
@@ -48,27 +51,7 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
             let cookie = session_cookie(state, login.clone());
             respond_with_code(state, &config, &request, login, Some(cookie))
         }
-        LoginDecision::ShowLoginPage => {
-            let hint = request
-                .login_hint
-                .as_deref()
-                .and_then(|hint| config.find_user(hint));
-            let client = config.client(&request.client_id);
-            let client_name = client
-                .and_then(|c| c.name.as_deref())
-                .unwrap_or(&request.client_id)
-                .to_owned();
-            let scopes = request.scopes.clone();
-            let interaction = state.store_pending_login(request);
-            pages::login_page(
-                &state.issuer,
-                &interaction,
-                &client_name,
-                &scopes,
-                &config.users,
-                hint,
-            )
-        }
+        LoginDecision::ShowLoginPage => show_login_page(state, &config, &jar, request),
         LoginDecision::Fail { error, description } => authorization_error(
             state,
             AuthorizationError::Redirect {
@@ -79,6 +62,58 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
             },
         ),
     }
+}
+
+/// The interactive login page, bound to this browser: the pending login is kept with the
+/// browser's binding cookie (set here when it has none) and the page's form token, and the
+/// answer must bring both back (login CSRF, RFC 6749 10.12 and RFC 9700 4.7 on the issuer's
+/// side).
+fn show_login_page(
+    state: &IssuerState,
+    config: &Config,
+    jar: &CookieJar,
+    request: AuthorizationRequest,
+) -> Response {
+    // Core 3.1.2.1: login_hint is a hint; one that names nobody is ignored.
+    let hint = request
+        .login_hint
+        .as_deref()
+        .and_then(|hint| config.find_user(hint));
+    let client_name = config
+        .client(&request.client_id)
+        .and_then(|c| c.name.as_deref())
+        .unwrap_or(&request.client_id)
+        .to_owned();
+    let scopes = request.scopes.clone();
+    // One binding per browser, reused by pages open in several tabs.
+    let browser = jar
+        .get(LOGIN_BINDING_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| state.rng.secret());
+    let (interaction, form_token) = state.store_pending_login(request, &browser);
+    let mut response = pages::login_page(
+        &state.issuer,
+        &interaction,
+        &form_token,
+        &client_name,
+        &scopes,
+        &config.users,
+        hint,
+    );
+    let binding = Cookie::build((LOGIN_BINDING_COOKIE, browser))
+        .path(format!("{}{}", state.path_prefix, paths::AUTHORIZE))
+        .http_only(true)
+        // The answer is a same-origin POST from the page itself: Strict is enough, and keeps
+        // the cookie off every cross-site request.
+        .same_site(SameSite::Strict)
+        .secure(state.issuer.starts_with("https://"))
+        .max_age(cookie::time::Duration::seconds(LOGIN_PAGE_LIFETIME as i64))
+        .build();
+    if let Ok(value) = HeaderValue::from_str(&binding.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// Starts the issuer's browser session and returns its cookie.
@@ -101,13 +136,14 @@ pub(crate) fn respond_with_code(
     cookie: Option<Cookie<'static>>,
 ) -> Response {
     let code = state.rng.secret();
-    state.store_code(
-        code.clone(),
+    let stored = state.store_code(
+        &code,
         CodeGrant {
             client_id: request.client_id.clone(),
             redirect_uri: request
                 .redirect_uri_sent
                 .then(|| request.redirect_uri.clone()),
+            delivered_to: request.redirect_uri.clone(),
             scopes: request.scopes.clone(),
             nonce: request.nonce.clone(),
             pkce: request.pkce.clone(),
@@ -116,6 +152,18 @@ pub(crate) fn respond_with_code(
             redeemed: None,
         },
     );
+    if let Err(full) = stored {
+        // RFC 6749 4.1.2.1: the server cannot issue a code now; the client may retry.
+        return authorization_error(
+            state,
+            AuthorizationError::Redirect {
+                redirect_uri: request.redirect_uri.clone(),
+                error: "temporarily_unavailable",
+                description: full.to_string(),
+                state: request.state.clone(),
+            },
+        );
+    }
     let mut params = vec![("code", code.as_str())];
     if let Some(s) = &request.state {
         params.push(("state", s));

@@ -1,4 +1,9 @@
 //! `POST /introspect`: token introspection for authenticated confidential clients (RFC 7662).
+//!
+//! A client learns about the tokens issued to it and the access tokens meant for it (whose
+//! `aud` names it); any other token is `{"active": false}`, as an unknown one is, unless the
+//! client is configured with `introspect_any_token` (RFC 7662 4: a token's contents are not
+//! every client's to read).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -6,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::config::ClientConfig;
 use crate::endpoints::form_params;
 use crate::error::{OAuthError, no_store_json};
 use crate::rules::{client_auth, tokens};
@@ -34,16 +40,22 @@ fn introspect(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<V
         .ok_or_else(|| OAuthError::invalid_request("`token` is required (RFC 7662 2.1)"))?;
     let refresh_first = params.get("token_type_hint") == Some("refresh_token");
     let answer = if refresh_first {
-        refresh_token_info(state, token).or_else(|| access_token_info(state, token))
+        refresh_token_info(state, client, token).or_else(|| access_token_info(state, client, token))
     } else {
-        access_token_info(state, token).or_else(|| refresh_token_info(state, token))
+        access_token_info(state, client, token).or_else(|| refresh_token_info(state, client, token))
     };
     // RFC 7662 2.2: anything not active is just `{"active": false}`, without a reason.
     Ok(answer.unwrap_or_else(|| json!({ "active": false })))
 }
 
-fn access_token_info(state: &IssuerState, token: &str) -> Option<Value> {
-    let claims = tokens::verify_access_token(state, token).ok()?;
+fn access_token_info(state: &IssuerState, caller: &ClientConfig, token: &str) -> Option<Value> {
+    let claims = tokens::verify_access_token(state, token)
+        .ok()
+        .filter(|claims| {
+            caller.introspect_any_token
+                || claims.client_id == caller.id
+                || claims.aud.contains(&caller.id)
+        })?;
     Some(json!({
         "active": true,
         "token_type": "Bearer",
@@ -60,10 +72,12 @@ fn access_token_info(state: &IssuerState, token: &str) -> Option<Value> {
     }))
 }
 
-fn refresh_token_info(state: &IssuerState, token: &str) -> Option<Value> {
+fn refresh_token_info(state: &IssuerState, caller: &ClientConfig, token: &str) -> Option<Value> {
     let now = state.now();
     let store = lock(&state.refresh_tokens);
-    let grant = store.active.get(token).filter(|g| g.expires_at > now)?;
+    let grant = store.active.get(token).filter(|grant| {
+        grant.expires_at > now && (caller.introspect_any_token || grant.client_id == caller.id)
+    })?;
     Some(json!({
         "active": true,
         "token_type": "refresh_token",

@@ -1,27 +1,50 @@
 //! `POST /authorize/decision`: the answer of the interactive login page, a user to sign in as
 //! or a refusal (RFC 6749 4.1.2.1 `access_denied`).
+//!
+//! Only the page itself may answer (login CSRF, RFC 6749 10.12 and RFC 9700 4.7 on the
+//! issuer's side): the post must come from the issuer's origin, carry the page's form token,
+//! and come from the browser the page was shown to (its binding cookie). Otherwise a page on
+//! another site could post its own interaction and sign the victim in as a user it chose.
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
 
 use crate::endpoints::authorize::{authorization_error, respond_with_code, session_cookie};
 use crate::pages;
 use crate::params::Params;
 use crate::rules::authorization::AuthorizationError;
-use crate::rules::login;
-use crate::state::{AppState, Login};
+use crate::rules::{login, origin};
+use crate::state::{AppState, LOGIN_BINDING_COOKIE, Login, PendingLoginError};
 
-pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn handle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
+    if let Err(why) = origin::check_same_origin(&state.origin, &headers) {
+        return pages::cross_site_page(&why.to_string());
+    }
     let params = Params::parse(&body);
-    let Some(request) = params
+    if let Err(why) = params.check() {
+        return pages::error_page("invalid_request", &why.to_string());
+    }
+    let browser = jar.get(LOGIN_BINDING_COOKIE).map(|cookie| cookie.value());
+    let taken = params
         .get("interaction")
-        .and_then(|id| state.take_pending_login(id))
-    else {
-        return pages::error_page(
-            "invalid_request",
-            "this login page has expired or was already answered; start the sign-in again",
-        );
+        .ok_or(PendingLoginError::Unknown)
+        .and_then(|id| state.take_pending_login(id, browser, params.get("form_token")));
+    let request = match taken {
+        Ok(request) => request,
+        Err(why @ PendingLoginError::OtherBrowser) => {
+            let mut page = pages::error_page("access_denied", &why.to_string());
+            *page.status_mut() = StatusCode::FORBIDDEN;
+            return page;
+        }
+        Err(why) => return pages::error_page("invalid_request", &why.to_string()),
     };
     if params.get("deny").is_some() {
         return authorization_error(
@@ -36,7 +59,7 @@ pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
     }
     let config = state.config();
     let Some(user) = params.get("user").and_then(|sub| config.find_user(sub)) else {
-        return pages::error_page("invalid_request", "no such user to sign in as");
+        return pages::error_page("invalid_request", "no such user to sign in as").into_response();
     };
     let login = Login {
         sub: user.sub.to_string(),

@@ -1,22 +1,35 @@
-//! `GET|POST /logout`: RP-initiated logout (OpenID RP-Initiated Logout 1.0 section 2-3), with
+//! `GET|POST /logout`: RP-initiated logout (OpenID RP-Initiated Logout 1.0 sections 2-3), with
 //! Fief's `redirect_uri` accepted as a synonym of `post_logout_redirect_uri`.
+//!
+//! - Section 2: the issuer must ask the user before ending the session unless an
+//!   `id_token_hint` names the signed-in user. The question is a page whose form posts the
+//!   request back with a confirmation token derived from the session, from the issuer's own
+//!   origin; a cross-site `<img>` or form therefore logs nobody out. In auto-login mode the
+//!   page submits itself (a same-origin POST, the only automatic confirmation there is), so
+//!   scripted browsers need no click; a page loaded as an image or in a frame runs nothing.
+//! - Section 3: the browser is sent back only to a URI registered for the client the request
+//!   identifies (`id_token_hint` or `client_id`). Without either, the signed-out page offers a
+//!   registered URI as a link instead of redirecting.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
+use subtle::ConstantTimeEq as _;
 
+use crate::config::{Config, LoginMode};
 use crate::endpoints::authorize::redirect_to_client;
 use crate::pages;
 use crate::params::Params;
-use crate::rules::tokens;
+use crate::rules::{origin, tokens};
 use crate::state::{AppState, IssuerState, SESSION_COOKIE};
 
 pub async fn handle(
     State(state): State<AppState>,
     method: Method,
+    headers: HeaderMap,
     jar: CookieJar,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -26,20 +39,52 @@ pub async fn handle(
     } else {
         Params::parse(query.unwrap_or_default().as_bytes())
     };
-    let redirect = match logout_redirect(&state, &params) {
-        Ok(redirect) => redirect,
+    let config = state.config();
+    let request = match LogoutRequest::parse(&state, &config, &params) {
+        Ok(request) => request,
         Err(why) => return pages::logout_error_page(&why),
     };
-    if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        state.end_session(cookie.value());
+    let session_id = jar.get(SESSION_COOKIE).map(|cookie| cookie.value());
+    if let Some((id, session)) = session_id.and_then(|id| Some((id, state.session(id)?))) {
+        let hint_names_the_user = request.hinted_sub.as_deref() == Some(session.login.sub.as_str());
+        if !hint_names_the_user {
+            let expected = confirmation_token(id);
+            let confirmed = method == Method::POST
+                && params
+                    .get("confirmation")
+                    .is_some_and(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())));
+            if !confirmed {
+                let user = config
+                    .find_user(&session.login.sub)
+                    .map_or(session.login.sub.as_str(), |user| user.email.as_str());
+                let echoed: Vec<(&str, &str)> = params
+                    .iter()
+                    .filter(|(name, _)| !matches!(*name, "confirmation" | "logout"))
+                    .collect();
+                return pages::logout_confirmation_page(
+                    &state.issuer,
+                    &expected,
+                    &echoed,
+                    user,
+                    config.login.mode == LoginMode::Auto,
+                );
+            }
+            if let Err(why) = origin::check_same_origin(&state.origin, &headers) {
+                return pages::cross_site_page(&why.to_string());
+            }
+        }
+        state.end_session(id);
     }
-    let mut response = match redirect {
+    let mut response = match request.redirect {
         Some(uri) => {
-            let client_state = params.get("state");
-            let extra: Vec<(&str, &str)> = client_state.map(|s| ("state", s)).into_iter().collect();
+            let extra: Vec<(&str, &str)> = params
+                .get("state")
+                .map(|s| ("state", s))
+                .into_iter()
+                .collect();
             redirect_to_client(&uri, &extra)
         }
-        None => pages::signed_out_page(),
+        None => pages::signed_out_page(request.link_back.as_deref()),
     };
     let removal = Cookie::build((SESSION_COOKIE, ""))
         .path("/")
@@ -51,50 +96,83 @@ pub async fn handle(
     response
 }
 
-/// Where to send the user after logout, checked against the registrations; `None` shows the
-/// signed-out page.
-pub fn logout_redirect(state: &IssuerState, params: &Params) -> Result<Option<String>, String> {
-    if let Some(name) = params.first_duplicate() {
-        return Err(format!("`{name}` appears more than once"));
-    }
-    let config = state.config();
-    let hinted_client = match params.get("id_token_hint") {
-        None => None,
-        Some(hint) => Some(tokens::verify_id_token_hint(state, hint)?),
-    };
-    let client_id = match (params.get("client_id"), hinted_client.as_deref()) {
-        (Some(given), Some(hinted)) if given != hinted => {
-            return Err("client_id does not match the audience of id_token_hint".into());
+/// The confirmation token of a session's logout page: a digest of the session id, so that only
+/// a page shown to that browser (which holds the id in an HttpOnly cookie) knows it.
+fn confirmation_token(session_id: &str) -> String {
+    use base64::Engine as _;
+    let mut input = b"oidc-forge logout confirmation\0".to_vec();
+    input.extend_from_slice(session_id.as_bytes());
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// A logout request, checked against the registrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest {
+    /// The `sub` of a valid `id_token_hint`.
+    pub hinted_sub: Option<String>,
+    /// Where to send the browser: a URI registered for the client the request identifies.
+    pub redirect: Option<String>,
+    /// A registered URI to offer as a link when the request identified no client.
+    pub link_back: Option<String>,
+}
+
+impl LogoutRequest {
+    pub fn parse(state: &IssuerState, config: &Config, params: &Params) -> Result<Self, String> {
+        params.check().map_err(|why| why.to_string())?;
+        let hint = params
+            .get("id_token_hint")
+            .map(|hint| tokens::verify_id_token_hint(state, hint))
+            .transpose()?;
+        let client_id = match (params.get("client_id"), &hint) {
+            (Some(given), Some(hint)) if given != hint.client_id => {
+                return Err("client_id does not match the audience of id_token_hint".into());
+            }
+            (Some(given), _) => Some(given),
+            (None, hint) => hint.as_ref().map(|hint| hint.client_id.as_str()),
+        };
+        let client = match client_id {
+            Some(id) => Some(
+                config
+                    .client(id)
+                    .ok_or_else(|| format!("no client `{id}` is registered"))?,
+            ),
+            None => None,
+        };
+        let hinted_sub = hint.map(|hint| hint.sub);
+        let Some(uri) = params
+            .get("post_logout_redirect_uri")
+            .or_else(|| params.get("redirect_uri"))
+        else {
+            return Ok(Self {
+                hinted_sub,
+                redirect: None,
+                link_back: None,
+            });
+        };
+        let unregistered =
+            || format!("post_logout_redirect_uri `{uri}` is not registered (exact match required)");
+        match client {
+            Some(client) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => Ok(Self {
+                hinted_sub,
+                redirect: Some(uri.to_owned()),
+                link_back: None,
+            }),
+            Some(_) => Err(unregistered()),
+            // Section 3: no redirect without knowing whose URI it is (Fief's logout URL names
+            // no client); a URI some client registered is offered as a link.
+            None if config
+                .clients
+                .iter()
+                .any(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)) =>
+            {
+                Ok(Self {
+                    hinted_sub,
+                    redirect: None,
+                    link_back: Some(uri.to_owned()),
+                })
+            }
+            None => Err(unregistered()),
         }
-        (Some(given), _) => Some(given),
-        (None, hinted) => hinted,
-    };
-    let client = match client_id {
-        Some(id) => Some(
-            config
-                .client(id)
-                .ok_or_else(|| format!("no client `{id}` is registered"))?,
-        ),
-        None => None,
-    };
-    let Some(uri) = params
-        .get("post_logout_redirect_uri")
-        .or_else(|| params.get("redirect_uri"))
-    else {
-        return Ok(None);
-    };
-    let registered = match client {
-        Some(client) => client.post_logout_redirect_uris.iter().any(|r| r == uri),
-        // Fief's logout URL names no client; accept a URI some client registered.
-        None => config
-            .clients
-            .iter()
-            .any(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)),
-    };
-    if !registered {
-        return Err(format!(
-            "post_logout_redirect_uri `{uri}` is not registered (exact match required)"
-        ));
     }
-    Ok(Some(uri.to_owned()))
 }

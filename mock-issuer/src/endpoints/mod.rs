@@ -34,10 +34,8 @@ pub(crate) fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OA
         ));
     }
     let params = Params::parse(body);
-    if let Some(name) = params.first_duplicate() {
-        return Err(OAuthError::invalid_request(format!(
-            "`{name}` appears more than once (RFC 6749 3.2)"
-        )));
-    }
+    params
+        .check()
+        .map_err(|why| OAuthError::invalid_request(why.to_string()))?;
     Ok(params)
 }

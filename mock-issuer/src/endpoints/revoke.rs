@@ -1,4 +1,9 @@
 //! `POST /revoke`: token revocation (RFC 7009).
+//!
+//! A refresh token is revoked with its whole grant: every refresh token and access token of
+//! its family (RFC 7009 2.1 SHOULD). An access token is revoked alone. When the revocation
+//! store is full of live revocations, the answer is 503 and nothing is revoked (RFC 7009
+//! 2.2.1: the client must assume the token still exists).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -8,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::endpoints::form_params;
 use crate::error::{OAuthError, no_store_json};
 use crate::rules::{client_auth, tokens};
-use crate::state::{AppState, IssuerState, lock};
+use crate::state::{AppState, IssuerState, StoreFull, lock};
 
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match revoke(&state, &headers, &body) {
@@ -30,22 +35,28 @@ fn revoke(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<(), O
             "the token was issued to another client and cannot be revoked by this one (RFC 7009 2.1)",
         )
     };
-    {
-        let mut store = lock(&state.refresh_tokens);
-        if let Some(grant) = store.active.get(token) {
-            if grant.client_id != client.id {
-                return Err(not_yours());
-            }
-            let family = grant.family.clone();
-            store.revoke_family(&family);
-            return Ok(());
+    let unavailable = |full: StoreFull| OAuthError::temporarily_unavailable(full.to_string());
+    let now = state.now();
+    let refresh_family = {
+        let store = lock(&state.refresh_tokens);
+        match store.active.get(token) {
+            Some(grant) if grant.client_id != client.id => return Err(not_yours()),
+            Some(grant) => Some(grant.family.clone()),
+            None => None,
         }
+    };
+    if let Some(family) = refresh_family {
+        // Past the `exp` of any access token of the grant issued until now.
+        let until = now.saturating_add(config.lifetimes.access_token);
+        return state.revoke_grant(&family, until).map_err(unavailable);
     }
     if let Ok(claims) = tokens::verify_access_token(state, token) {
         if claims.client_id != client.id {
             return Err(not_yours());
         }
-        state.revoke_access_token(claims.jti, claims.exp);
+        state
+            .revoke_access_token(&claims.jti, claims.exp)
+            .map_err(unavailable)?;
     }
     // RFC 7009 2.2: an invalid or unknown token is not an error.
     Ok(())

@@ -26,11 +26,12 @@ fn exchange(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String
     let config = state.config();
     let client = client_auth::authenticate(&config, &presented)?;
     grants::check_client_may_use(client, grant_type)?;
+    let now = state.now();
     let response = match grant_type {
-        GrantType::AuthorizationCode => grants::redeem_code(state, &config, client, &params)?,
-        GrantType::RefreshToken => grants::refresh(state, &config, client, &params)?,
+        GrantType::AuthorizationCode => grants::redeem_code(state, &config, client, &params, now)?,
+        GrantType::RefreshToken => grants::refresh(state, &config, client, &params, now)?,
         GrantType::ClientCredentials => {
-            grants::client_credentials(state, &config, client, &params)?
+            grants::client_credentials(state, &config, client, &params, now)?
         }
     };
     serde_json::to_string(&response)

@@ -603,6 +603,7 @@ impl TokenBuilder {
                     iat: now,
                     auth_time: (!is_client).then_some(now),
                     jti: self.jti.clone().unwrap_or_else(|| minter.rng.id()),
+                    grant_id: None,
                     scope: scopes.join(" "),
                     permissions,
                     acr: "0".into(),

@@ -41,6 +41,8 @@ pub struct ForgeOptions {
     pub admin: bool,
     /// How many requests the request log keeps; 0 turns it off.
     pub request_log_capacity: usize,
+    /// When set, every admin request must carry `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
 }
 
 impl Default for ForgeOptions {
@@ -48,6 +50,7 @@ impl Default for ForgeOptions {
         Self {
             admin: true,
             request_log_capacity: request_log::DEFAULT_CAPACITY,
+            admin_token: None,
         }
     }
 }
@@ -107,6 +110,13 @@ impl Endpoint {
     pub fn from_path(path: &str) -> Option<Self> {
         Some(match path {
             paths::DISCOVERY | paths::AUTHORIZATION_SERVER_METADATA => Endpoint::Discovery,
+            // RFC 8414 3.1's path-inserted form, served at the host's root.
+            _ if path
+                .strip_prefix(paths::AUTHORIZATION_SERVER_METADATA)
+                .is_some_and(|rest| rest.starts_with('/')) =>
+            {
+                Endpoint::Discovery
+            }
             paths::JWKS => Endpoint::Jwks,
             paths::AUTHORIZE => Endpoint::Authorize,
             paths::LOGIN_DECISION => Endpoint::LoginDecision,

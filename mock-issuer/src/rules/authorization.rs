@@ -68,7 +68,13 @@ pub fn parse_request(
     params: &Params,
 ) -> Result<AuthorizationRequest, AuthorizationError> {
     // Until the client and its redirect URI are known to match, nothing may be redirected
-    // (RFC 6749 3.1.2.4, 4.1.2.1).
+    // (RFC 6749 3.1.2.4, 4.1.2.1); with parameters left unread, they cannot be known.
+    if params.is_truncated() {
+        return Err(AuthorizationError::page(
+            "invalid_request",
+            crate::params::ParamsError::TooMany.to_string(),
+        ));
+    }
     for trusted in ["client_id", "redirect_uri"] {
         if params.is_duplicated(trusted) {
             return Err(AuthorizationError::page(

@@ -21,6 +21,11 @@ pub struct AccessTokenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<u64>,
     pub jti: String,
+    /// The grant (code redemption) the token descends from, shared by every token of a
+    /// refresh chain, so that revoking the grant revokes them all (RFC 6749 4.1.2, RFC 7009
+    /// 2.1). Absent for client credentials, which have no grant to revoke.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
     pub scope: String,
     pub permissions: Vec<String>,
     pub acr: String,

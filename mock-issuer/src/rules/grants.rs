@@ -6,8 +6,8 @@ use crate::error::OAuthError;
 use crate::params::Params;
 use crate::rules::pkce;
 use crate::rules::scope;
-use crate::rules::tokens::{self, Grant, Subject, TokenResponse};
-use crate::state::{IssuedFromCode, IssuerState, Redemption, lock};
+use crate::rules::tokens::{self, Grant, IssueError, Subject, TokenResponse};
+use crate::state::{CodeGrant, IssuerState, RotatedToken, lock};
 
 /// Parses `grant_type` (RFC 6749 5.2 `unsupported_grant_type`).
 pub fn parse_grant_type(params: &Params) -> Result<GrantType, OAuthError> {
@@ -40,13 +40,18 @@ pub fn check_client_may_use(client: &ClientConfig, grant: GrantType) -> Result<(
     }
 }
 
-fn internal(why: String) -> OAuthError {
-    OAuthError {
-        status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        error: "server_error",
-        description: why,
-        www_authenticate: None,
+/// What the token endpoint answers when tokens could not be issued.
+fn issue_failure(error: IssueError) -> OAuthError {
+    match error {
+        IssueError::StoreFull(full) => OAuthError::temporarily_unavailable(full.to_string()),
+        other => OAuthError::server_error(other.to_string()),
     }
+}
+
+/// How long a revoked grant's record must live: past the `exp` of any access token of it,
+/// issued until now.
+fn revocation_lifetime(config: &Config, now: u64) -> u64 {
+    now.saturating_add(config.lifetimes.access_token)
 }
 
 /// Redeems an authorization code (RFC 6749 4.1.3; RFC 7636 4.6).
@@ -55,31 +60,26 @@ pub fn redeem_code(
     config: &Config,
     client: &ClientConfig,
     params: &Params,
+    now: u64,
 ) -> Result<TokenResponse, OAuthError> {
     let code = params
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("`code` is required (RFC 6749 4.1.3)"))?;
-    let now = state.now();
-    // Take the code out of the store under the lock, so two concurrent redemptions cannot
-    // both succeed; a redeemed code stays, marked, until it expires, to detect replays.
-    let grant = {
+    // Claim the code under the lock, so two concurrent redemptions cannot both succeed. The
+    // claim names the grant its tokens will carry, so a replay at any moment after it, even
+    // while they are being signed, revokes them all.
+    let (grant, grant_id) = {
         let mut codes = lock(&state.codes);
         let Some(grant) = codes.get_mut(code) else {
             return Err(OAuthError::invalid_grant(
                 "the authorization code is unknown, or was already used and has expired",
             ));
         };
-        if let Some(redemption) = &mut grant.redeemed {
-            // RFC 6749 4.1.2 / 10.5: a replayed code revokes what the first use issued.
-            match redemption {
-                Redemption::Issuing { replayed } => *replayed = true,
-                Redemption::Issued(issued) => {
-                    let issued = issued.clone();
-                    codes.remove(code);
-                    drop(codes);
-                    revoke_issued(state, &issued);
-                }
-            }
+        if let Some(first) = grant.redeemed.clone() {
+            codes.remove(code);
+            drop(codes);
+            // RFC 6749 4.1.2 / 10.5: a replayed code revokes every token of its grant.
+            state.revoke_grant_or_everything(&first, revocation_lifetime(config, now));
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used; the tokens issued for it are revoked (RFC 6749 4.1.2)",
             ));
@@ -95,25 +95,12 @@ pub fn redeem_code(
                 "the authorization code was issued to another client (RFC 6749 4.1.3)",
             ));
         }
-        match (&grant.redirect_uri, params.get("redirect_uri")) {
-            (Some(expected), Some(given)) if expected == given => {}
-            (None, None) => {}
-            (Some(_), None) => {
-                return Err(OAuthError::invalid_grant(
-                    "`redirect_uri` is required: the authorization request included it (RFC 6749 4.1.3)",
-                ));
-            }
-            _ => {
-                return Err(OAuthError::invalid_grant(
-                    "`redirect_uri` differs from the one of the authorization request (RFC 6749 4.1.3)",
-                ));
-            }
-        }
+        check_redirect_uri(grant, params.get("redirect_uri"))?;
         pkce::verify(grant.pkce.as_ref(), params.get("code_verifier"))
             .map_err(|why| OAuthError::invalid_grant(why.to_string()))?;
-        // Claim the code before signing, so a concurrent replay sees it as used.
-        grant.redeemed = Some(Redemption::Issuing { replayed: false });
-        grant.clone()
+        let grant_id = state.rng.id();
+        grant.redeemed = Some(grant_id.clone());
+        (grant.clone(), grant_id)
     };
 
     let user = config.find_user(&grant.login.sub).ok_or_else(|| {
@@ -128,45 +115,43 @@ pub fn redeem_code(
             scopes: &grant.scopes,
             nonce: grant.nonce.as_deref(),
             code: Some(code),
+            grant_id: Some(&grant_id),
             rotating: None,
         },
+        now,
     )
-    .map_err(internal)?;
-    let record = IssuedFromCode {
-        access_token_jti: issued.access_token_jti,
-        access_token_exp: issued.access_token_exp,
-        refresh_family: issued.refresh_family,
-    };
-    let replayed_meanwhile = {
-        let mut codes = lock(&state.codes);
-        match codes.get_mut(code) {
-            Some(stored) => match stored.redeemed {
-                Some(Redemption::Issuing { replayed: true }) => {
-                    codes.remove(code);
-                    true
-                }
-                _ => {
-                    stored.redeemed = Some(Redemption::Issued(record.clone()));
-                    false
-                }
-            },
-            None => false,
-        }
-    };
-    if replayed_meanwhile {
-        // RFC 6749 4.1.2: the replay came while these tokens were being issued; they are
-        // revoked as if it had come after, and this answer still carries them.
-        revoke_issued(state, &record);
-    }
+    .map_err(issue_failure)?;
+    revoke_again_if_revoked_meanwhile(state, &grant_id, now, issued.access_token_exp);
     Ok(issued.response)
 }
 
-/// RFC 6749 4.1.2: revokes what a replayed code's redemption issued: the access token and the
-/// refresh family.
-fn revoke_issued(state: &IssuerState, issued: &IssuedFromCode) {
-    state.revoke_access_token(issued.access_token_jti.clone(), issued.access_token_exp);
-    if let Some(family) = &issued.refresh_family {
-        lock(&state.refresh_tokens).revoke_family(family);
+/// RFC 6749 4.1.3: `redirect_uri` must be repeated, identically, when the authorization
+/// request carried it. When it did not, none is required, and one that names where the code
+/// was sent is accepted (Authlib and others always send it).
+fn check_redirect_uri(grant: &CodeGrant, given: Option<&str>) -> Result<(), OAuthError> {
+    match (&grant.redirect_uri, given) {
+        (Some(expected), Some(given)) if expected == given => Ok(()),
+        (Some(_), None) => Err(OAuthError::invalid_grant(
+            "`redirect_uri` is required: the authorization request included it (RFC 6749 4.1.3)",
+        )),
+        (None, None) => Ok(()),
+        (None, Some(given)) if given == grant.delivered_to => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
+            "`redirect_uri` differs from the one of the authorization request (RFC 6749 4.1.3)",
+        )),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "`redirect_uri` differs from the one the code was sent to (RFC 6749 4.1.3)",
+        )),
+    }
+}
+
+/// A revocation of the grant that came while its tokens were being issued (a replayed code, a
+/// reused refresh token) found neither the refresh token, not yet stored, nor this access
+/// token's `exp`: revoke again, now that both are known. The answer still carries the tokens,
+/// as if the revocation had come just after it.
+fn revoke_again_if_revoked_meanwhile(state: &IssuerState, grant: &str, now: u64, exp: u64) {
+    if state.is_grant_revoked(grant, now) {
+        state.revoke_grant_or_everything(grant, exp);
     }
 }
 
@@ -176,18 +161,19 @@ pub fn refresh(
     config: &Config,
     client: &ClientConfig,
     params: &Params,
+    now: u64,
 ) -> Result<TokenResponse, OAuthError> {
     let token = params
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required (RFC 6749 6)"))?;
-    let now = state.now();
     let grant = {
-        let mut store = lock(&state.refresh_tokens);
-        if let Some((family, _)) = store.rotated.get(token).cloned() {
-            // A rotated token came back: it was stolen or replayed; end the whole chain.
-            store.revoke_family(&family);
+        let store = lock(&state.refresh_tokens);
+        if let Some(rotated) = store.rotated.get(token).cloned() {
+            drop(store);
+            // A rotated token came back: it was stolen or replayed; end the whole grant.
+            state.revoke_grant_or_everything(&rotated.family, revocation_lifetime(config, now));
             return Err(OAuthError::invalid_grant(
-                "the refresh token was already used; its successors are revoked (RFC 9700 4.14.2)",
+                "the refresh token was already used; its grant is revoked (RFC 9700 4.14.2)",
             ));
         }
         let Some(grant) = store.active.get(token).cloned() else {
@@ -196,7 +182,6 @@ pub fn refresh(
             ));
         };
         if grant.expires_at <= now {
-            store.active.remove(token);
             return Err(OAuthError::invalid_grant("the refresh token has expired"));
         }
         if grant.client_id != client.id {
@@ -223,17 +208,25 @@ pub fn refresh(
     let user = config.find_user(&grant.login.sub).ok_or_else(|| {
         OAuthError::invalid_grant("the user of this refresh token no longer exists")
     })?;
-    // The rotation happens under the lock so one refresh token yields one successor.
+    // The rotation happens under the lock so one refresh token yields one successor. The
+    // marker that detects the old token's reuse is stored first: if its store is full, the
+    // refresh is refused and the old token stays as it was.
     {
         let mut store = lock(&state.refresh_tokens);
-        if store.active.remove(token).is_none() {
+        if !store.active.contains_key(token) {
             return Err(OAuthError::invalid_grant(
                 "the refresh token was used concurrently: another request rotated it first; use the refresh token from that response (RFC 9700 4.14.2)",
             ));
         }
+        let marker = RotatedToken {
+            family: grant.family.clone(),
+            expires_at: grant.expires_at,
+        };
         store
             .rotated
-            .insert(token.to_owned(), (grant.family.clone(), grant.expires_at));
+            .insert(token, marker, now)
+            .map_err(|full| OAuthError::temporarily_unavailable(full.to_string()))?;
+        store.active.remove(token);
     }
     // Core 12.2: a refreshed ID token keeps iss, sub, aud and the original auth_time, without nonce.
     let issued = tokens::issue(
@@ -245,10 +238,13 @@ pub fn refresh(
             scopes: &scopes,
             nonce: None,
             code: None,
+            grant_id: Some(&grant.family),
             rotating: Some(&grant),
         },
+        now,
     )
-    .map_err(internal)?;
+    .map_err(issue_failure)?;
+    revoke_again_if_revoked_meanwhile(state, &grant.family, now, issued.access_token_exp);
     Ok(issued.response)
 }
 
@@ -258,6 +254,7 @@ pub fn client_credentials(
     config: &Config,
     client: &ClientConfig,
     params: &Params,
+    now: u64,
 ) -> Result<TokenResponse, OAuthError> {
     if client.is_public() {
         return Err(OAuthError::unauthorized_client(
@@ -296,10 +293,12 @@ pub fn client_credentials(
             scopes: &scopes,
             nonce: None,
             code: None,
+            grant_id: None,
             rotating: None,
         },
+        now,
     )
-    .map_err(internal)?;
+    .map_err(issue_failure)?;
     Ok(issued.response)
 }
 

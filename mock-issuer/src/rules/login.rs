@@ -1,5 +1,11 @@
 //! Whether an authorization request can reuse the browser's session, must sign a user in, or
 //! must fail (Core 3.1.2.1 `prompt`, `max_age`, `login_hint`; 3.1.2.6 `login_required`).
+//!
+//! `prompt=consent` and `prompt=select_account` show the login page, which names the client
+//! and its scopes and lists the accounts, even over a session, in interactive mode. In auto
+//! mode the configuration answers for the user, as Core 3.1.2.1 lets a server that has
+//! obtained consent and knows the account: consent is given, and the account is the hinted
+//! or configured one. `login_hint` is a hint (Core 3.1.2.1): one naming nobody is ignored.
 
 use crate::config::{Config, LoginMode, UserConfig};
 use crate::rules::authorization::AuthorizationRequest;
@@ -28,19 +34,14 @@ pub fn decide<'a>(
     session: Option<&Session>,
     now: u64,
 ) -> LoginDecision<'a> {
-    let hinted = match &request.login_hint {
-        Some(hint) => match config.find_user(hint) {
-            Some(user) => Some(user),
-            None => {
-                return LoginDecision::Fail {
-                    error: "invalid_request",
-                    description: format!("login_hint `{hint}` matches no configured user"),
-                };
-            }
-        },
-        None => None,
-    };
-    let fresh_login_required = request.prompt.login || request.acr_values.iter().any(|v| v == "1");
+    let hinted = request
+        .login_hint
+        .as_deref()
+        .and_then(|hint| config.find_user(hint));
+    let interactive = config.login.mode == LoginMode::Interactive;
+    let page_required = interactive && (request.prompt.consent || request.prompt.select_account);
+    let fresh_login_required =
+        request.prompt.login || request.acr_values.iter().any(|v| v == "1") || page_required;
     let usable_session = session.filter(|session| {
         let login = &session.login;
         let recent_enough = request
@@ -156,12 +157,35 @@ mod tests {
             LoginDecision::SignIn(user) => assert_eq!(user.email, "alice@example.com"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            decide(&config, &request("&login_hint=carol"), None, NOW),
-            LoginDecision::Fail {
-                error: "invalid_request",
-                ..
-            }
-        ));
+        // A hint that names nobody is only a hint: the configured user signs in.
+        match decide(&config, &request("&login_hint=carol"), None, NOW) {
+            LoginDecision::SignIn(user) => assert_eq!(user.email, "alice@example.com"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn consent_and_select_account_show_the_page_in_interactive_mode_only() {
+        let mut interactive = Config::default();
+        interactive.login.mode = LoginMode::Interactive;
+        let auto = Config::default();
+        let s = session(NOW - 10);
+        for prompt in ["&prompt=consent", "&prompt=select_account"] {
+            assert_eq!(
+                decide(&interactive, &request(prompt), Some(&s), NOW),
+                LoginDecision::ShowLoginPage,
+                "{prompt}"
+            );
+            // Auto mode: consent is the configuration's, the account the configured one.
+            assert_eq!(
+                decide(&auto, &request(prompt), Some(&s), NOW),
+                LoginDecision::Reuse(s.login.clone()),
+                "{prompt}"
+            );
+        }
+        assert_eq!(
+            decide(&interactive, &request(""), Some(&s), NOW),
+            LoginDecision::Reuse(s.login.clone())
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod grants;
 pub mod login;
+pub mod origin;
 pub mod pkce;
 pub mod scope;
 pub mod tokens;

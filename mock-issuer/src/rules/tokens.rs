@@ -7,7 +7,7 @@ use crate::config::{ClientConfig, Config, GrantType, UserConfig};
 use crate::keys::{SigningKey, TokenTyp};
 use crate::rules::claims::{AccessTokenClaims, IdTokenClaims, released_user_claims};
 use crate::rules::scope;
-use crate::state::{IssuerState, Login, RefreshGrant};
+use crate::state::{IssuerState, Login, RefreshGrant, StoreFull};
 
 /// Who a token is about.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +27,25 @@ pub struct Grant<'a> {
     pub nonce: Option<&'a str>,
     /// The authorization code redeemed, for `c_hash`.
     pub code: Option<&'a str>,
+    /// The grant (code redemption) every token issued here belongs to; `None` for client
+    /// credentials.
+    pub grant_id: Option<&'a str>,
     /// The refresh grant being rotated: its successor keeps its scope and family, whatever
     /// narrower scope this access token has (RFC 6749 6).
     pub rotating: Option<&'a RefreshGrant>,
+}
+
+/// Why tokens could not be issued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssueError {
+    #[error("no signing key for client `{0}`")]
+    NoSigningKey(String),
+    #[error("cannot encode claims: {0}")]
+    Encode(String),
+    /// The refresh token could not be kept: nothing was issued.
+    #[error(transparent)]
+    StoreFull(#[from] StoreFull),
 }
 
 /// A successful token response (RFC 6749 5.1).
@@ -49,18 +65,20 @@ pub struct TokenResponse {
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub response: TokenResponse,
-    pub access_token_jti: String,
     pub access_token_exp: u64,
-    pub refresh_family: Option<String>,
 }
 
 /// Issues the access token, the ID token when `openid` was granted, and a refresh token when
 /// `offline_access` was granted to a client allowed to refresh.
-pub fn issue(state: &IssuerState, config: &Config, grant: Grant<'_>) -> Result<Issued, String> {
+pub fn issue(
+    state: &IssuerState,
+    config: &Config,
+    grant: Grant<'_>,
+    now: u64,
+) -> Result<Issued, IssueError> {
     let key = state
         .signing_key_for(config, &grant.client.id)
-        .ok_or_else(|| format!("no signing key for client `{}`", grant.client.id))?;
-    let now = state.now();
+        .ok_or_else(|| IssueError::NoSigningKey(grant.client.id.clone()))?;
     let lifetimes = &config.lifetimes;
     let access = access_token_claims(state, config, &grant, state.rng.id(), now);
     // Claims queued through the forge: one atomic load when there are none.
@@ -94,37 +112,35 @@ pub fn issue(state: &IssuerState, config: &Config, grant: Grant<'_>) -> Result<I
     };
 
     // A rotation always yields a successor, since the old token is spent; a new grant yields a
-    // refresh token only with offline_access (Core 11) for a client allowed to refresh.
-    let refresh = match (grant.subject, grant.rotating) {
-        (Subject::User(..), Some(rotating)) => {
-            Some((rotating.scopes.clone(), Some(rotating.family.clone())))
-        }
+    // refresh token only with offline_access (Core 11) for a client allowed to refresh. Either
+    // way the refresh token belongs to the grant.
+    let refresh_scopes = match (grant.subject, grant.rotating) {
+        (Subject::User(..), Some(rotating)) => Some(rotating.scopes.clone()),
         (Subject::User(..), None)
             if scope::contains(grant.scopes, "offline_access")
                 && grant.client.grant_types.contains(&GrantType::RefreshToken) =>
         {
-            Some((grant.scopes.to_vec(), None))
+            Some(grant.scopes.to_vec())
         }
         _ => None,
     };
-    let (refresh_token, refresh_family) = match (grant.subject, refresh) {
-        (Subject::User(_, login), Some((scopes, family))) => {
-            // The token is drawn before a new family id, an order the deterministic mode keeps.
+    let refresh_token = match (grant.subject, refresh_scopes, grant.grant_id) {
+        (Subject::User(_, login), Some(scopes), Some(family)) => {
             let token = state.rng.secret();
-            let family = family.unwrap_or_else(|| state.rng.id());
             state.store_refresh_token(
-                token.clone(),
+                &token,
                 RefreshGrant {
                     client_id: grant.client.id.clone(),
                     scopes,
                     login: login.clone(),
+                    issued_at: now,
                     expires_at: now + lifetimes.refresh_token,
-                    family: family.clone(),
+                    family: family.to_owned(),
                 },
-            );
-            (Some(token), Some(family))
+            )?;
+            Some(token)
         }
-        _ => (None, None),
+        _ => None,
     };
 
     Ok(Issued {
@@ -136,9 +152,7 @@ pub fn issue(state: &IssuerState, config: &Config, grant: Grant<'_>) -> Result<I
             refresh_token,
             id_token,
         },
-        access_token_jti: access.jti,
         access_token_exp: access.exp,
-        refresh_family,
     })
 }
 
@@ -170,6 +184,7 @@ pub fn access_token_claims(
         iat: now,
         auth_time,
         jti,
+        grant_id: grant.grant_id.map(str::to_owned),
         scope: scope::join(grant.scopes),
         permissions,
         acr: acr.to_owned(),
@@ -181,13 +196,13 @@ fn sign_with(
     typ: TokenTyp,
     claims: &impl Serialize,
     queued: &serde_json::Map<String, serde_json::Value>,
-) -> Result<String, String> {
+) -> Result<String, IssueError> {
     let json = if queued.is_empty() {
         serde_json::to_vec(claims).map_err(|e| e.to_string())
     } else {
         crate::forge::claims::merge(claims, queued)
     }
-    .map_err(|e| format!("cannot encode claims: {e}"))?;
+    .map_err(IssueError::Encode)?;
     Ok(key.sign_jwt(typ, &json))
 }
 
@@ -208,22 +223,35 @@ pub fn verify_access_token(state: &IssuerState, token: &str) -> Result<AccessTok
             now - claims.exp
         ));
     }
-    if state.is_access_token_revoked(&claims.jti) {
+    if state.is_access_token_revoked(&claims.jti, claims.grant_id.as_deref(), claims.iat) {
         return Err("the access token was revoked".into());
     }
     Ok(claims)
 }
 
+/// Who an `id_token_hint` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenHint {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user it is about.
+    pub sub: String,
+}
+
 /// Verifies an `id_token_hint` (RP-Initiated Logout 1.0 section 2): an ID token this issuer
-/// signed, expired or not; returns the client it was issued to.
-pub fn verify_id_token_hint(state: &IssuerState, token: &str) -> Result<String, String> {
+/// signed, expired or not.
+pub fn verify_id_token_hint(state: &IssuerState, token: &str) -> Result<IdTokenHint, String> {
     let is_id_token = |typ: Option<&str>| typ.is_none_or(|typ| typ.eq_ignore_ascii_case("JWT"));
     let claims: IdTokenClaims = verify_own_jwt(state, token, "id_token_hint", is_id_token)?;
-    claims
+    let client_id = claims
         .aud
         .first()
         .cloned()
-        .ok_or_else(|| "the id_token_hint has no audience".to_owned())
+        .ok_or_else(|| "the id_token_hint has no audience".to_owned())?;
+    Ok(IdTokenHint {
+        client_id,
+        sub: claims.sub,
+    })
 }
 
 /// Signature by one of this issuer's keys (chosen by `kid`, algorithm fixed by the key, never

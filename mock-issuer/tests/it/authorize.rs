@@ -233,9 +233,10 @@ async fn login_hint_selects_the_user() {
     let (_, claims) = decode(str_of(&tokens, "access_token"));
     assert_eq!(claims["sub"], BOB);
     assert_eq!(claims["permissions"], serde_json::json!(["castles:read"]));
-    h.authorize(&[("login_hint", "carol@example.com")])
-        .await
-        .assert_redirected_error("invalid_request", Some("state-1"), h.issuer.url());
+    // Core 3.1.2.1: a hint naming nobody is only a hint; auto-login signs in its user.
+    let tokens = h.tokens(&[("login_hint", "carol@example.com")]).await;
+    let (_, claims) = decode(str_of(&tokens, "access_token"));
+    assert_eq!(claims["sub"], ALICE);
 }
 
 async fn interactive() -> Harness {
@@ -244,57 +245,175 @@ async fn interactive() -> Harness {
     start_with(config).await
 }
 
-fn interaction_id(page: &str) -> String {
-    let start = page
-        .find("name=\"interaction\" value=\"")
-        .expect("interaction field")
-        + 26;
-    page[start..].split('"').next().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn interactive_login_lists_users_and_signs_in_the_chosen_one() {
     let h = interactive().await;
-    let page = h.authorize(&[]).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.header("x-frame-options"), "DENY");
-    assert!(page.body.contains("alice@example.com") && page.body.contains("bob@example.com"));
-    let id = interaction_id(&page.body);
-    let answer = h
-        .post_form(
-            "/authorize/decision",
-            &[("interaction", &id), ("user", BOB)],
-            None,
-        )
-        .await;
+    let answer = h.authorize(&[]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.header("x-frame-options"), "DENY");
+    assert!(answer.body.contains("alice@example.com") && answer.body.contains("bob@example.com"));
+    let page = LoginPage::of(&answer);
+    let binding = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("oidc_forge_login="))
+        .expect("a binding cookie")
+        .to_owned();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/authorize",
+        "Max-Age=600",
+    ] {
+        assert!(binding.contains(attribute), "{attribute}: {binding}");
+    }
+    let answer = h.decide(&page, &[("user", BOB)], &[]).await;
     assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
     let params = answer.location_params();
     assert_eq!(params["state"], "state-1");
     assert!(answer.cookie("oidc_forge_session").is_some());
     // Each page can be answered once.
-    let again = h
-        .post_form(
-            "/authorize/decision",
-            &[("interaction", &id), ("user", BOB)],
-            None,
-        )
-        .await;
-    again.assert_error_page("expired or was already answered");
+    h.decide(&page, &[("user", BOB)], &[])
+        .await
+        .assert_error_page("expired or was already answered");
 }
 
 #[tokio::test]
 async fn interactive_deny_returns_access_denied() {
     // RFC 6749 4.1.2.1 access_denied; OIDF fapi2-...-user-rejects-authentication.
     let h = interactive().await;
-    let page = h.authorize(&[]).await;
-    let id = interaction_id(&page.body);
-    h.post_form(
-        "/authorize/decision",
-        &[("interaction", &id), ("deny", "1")],
-        None,
-    )
-    .await
-    .assert_redirected_error("access_denied", Some("state-1"), h.issuer.url());
+    let page = LoginPage::of(&h.authorize(&[]).await);
+    h.decide(&page, &[("deny", "1")], &[])
+        .await
+        .assert_redirected_error("access_denied", Some("state-1"), h.issuer.url());
+}
+
+/// Issue 12.5: the login page's answer is bound to the browser that was shown the page, to its
+/// form token, and to the issuer's origin; an attacker's own interaction posted from the
+/// victim's browser signs nobody in.
+#[tokio::test]
+async fn the_login_page_answer_is_bound_to_its_browser_form_and_origin() {
+    let h = interactive().await;
+    let page = LoginPage::of(&h.authorize(&[]).await);
+    let origin = h.issuer.url().to_owned();
+    let refused = |answer: &Answer, why: &str| {
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{why}: {}",
+            answer.body
+        );
+        assert!(answer.cookie("oidc_forge_session").is_none(), "{why}");
+        assert!(answer.header("location").is_empty(), "{why}");
+    };
+    // Cross-site: the attacker's page posts the attacker's own interaction.
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![
+            ("origin", origin.as_str()),
+            ("sec-fetch-site", "cross-site"),
+        ],
+    ] {
+        let answer = h.decide(&page, &[("user", BOB)], &headers).await;
+        refused(&answer, &format!("{headers:?}"));
+        assert!(answer.body.contains("another"), "{}", answer.body);
+    }
+    // The victim's browser lacks the binding cookie of the attacker's page.
+    let unbound = LoginPage {
+        binding: None,
+        ..page.clone()
+    };
+    refused(
+        &h.decide(&unbound, &[("user", BOB)], &[("origin", &origin)])
+            .await,
+        "no binding cookie",
+    );
+    // Another browser's binding cookie (the victim has a login page of its own open).
+    let victims = LoginPage::of(&h.authorize(&[]).await);
+    let crossed = LoginPage {
+        binding: victims.binding.clone(),
+        ..page.clone()
+    };
+    refused(
+        &h.decide(&crossed, &[("user", BOB)], &[("origin", &origin)])
+            .await,
+        "another browser's binding",
+    );
+    // A form token that is not the page's.
+    let forged = LoginPage {
+        form_token: victims.form_token.clone(),
+        ..page.clone()
+    };
+    refused(
+        &h.decide(&forged, &[("user", BOB)], &[("origin", &origin)])
+            .await,
+        "another page's form token",
+    );
+    let no_token = LoginPage {
+        form_token: String::new(),
+        ..page.clone()
+    };
+    refused(
+        &h.decide(&no_token, &[("user", BOB)], &[]).await,
+        "no form token",
+    );
+    // None of this used the page up: its own browser still answers it, from its origin.
+    let answer = h
+        .decide(
+            &page,
+            &[("user", BOB)],
+            &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    assert!(answer.cookie("oidc_forge_session").is_some());
+    // Both pages opened in one browser share its binding.
+    let first = h.authorize(&[]).await;
+    let binding = LoginPage::of(&first).binding;
+    let second = h.authorize_with_cookie(&[], binding.as_deref()).await;
+    assert!(
+        second
+            .cookie("oidc_forge_login")
+            .is_some_and(|c| Some(c) == binding)
+    );
+    let second = LoginPage {
+        binding: binding.clone(),
+        ..LoginPage::of(&second)
+    };
+    let first = LoginPage {
+        binding,
+        ..LoginPage::of(&first)
+    };
+    for page in [first, second] {
+        assert_eq!(
+            h.decide(&page, &[("user", ALICE)], &[]).await.status,
+            StatusCode::FOUND
+        );
+    }
+}
+
+#[tokio::test]
+async fn interactive_consent_and_select_account_show_the_page_over_a_session() {
+    let h = interactive().await;
+    let page = LoginPage::of(&h.authorize(&[]).await);
+    let signed_in = h.decide(&page, &[("user", BOB)], &[]).await;
+    let session = signed_in.cookie("oidc_forge_session").expect("a session");
+    // The session is reused without a page...
+    let reused = h.authorize_with_cookie(&[], Some(&session)).await;
+    assert_eq!(reused.status, StatusCode::FOUND);
+    // ...unless the client asks for consent or an account choice (Core 3.1.2.1).
+    for prompt in ["consent", "select_account", "consent select_account"] {
+        let answer = h
+            .authorize_with_cookie(&[("prompt", prompt)], Some(&session))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{prompt}: {}", answer.body);
+        assert!(answer.body.contains("Sign in as"), "{prompt}");
+    }
 }
 
 #[tokio::test]

@@ -131,9 +131,11 @@ async fn minting_defaults_and_bad_requests() {
         .send()
         .await
         .unwrap();
-    Answer::read(no_type)
-        .await
-        .assert_admin_error(400, "invalid_json", "Content-Type");
+    Answer::read(no_type).await.assert_admin_error(
+        415,
+        "invalid_content_type",
+        "Content-Type: application/json",
+    );
 }
 
 #[tokio::test]
@@ -308,6 +310,7 @@ async fn reject_code_and_jwks_unreachable_over_http() {
     let id = h
         .http
         .post(h.url("/_forge/faults/jwks-unreachable"))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap()

@@ -213,6 +213,7 @@ fn code_grant(expires_at: u64) -> CodeGrant {
     CodeGrant {
         client_id: "forge-web".into(),
         redirect_uri: None,
+        delivered_to: "http://localhost:8000/auth-callback".into(),
         scopes: vec!["openid".into()],
         nonce: None,
         pkce: None,
@@ -227,33 +228,33 @@ fn code_grant(expires_at: u64) -> CodeGrant {
 }
 
 #[tokio::test]
-async fn the_code_store_drops_expired_codes_first_and_then_the_oldest() {
+async fn the_code_store_drops_expired_codes_and_refuses_past_its_cap_of_live_ones() {
     let h = start().await;
     let state = h.issuer.state();
     // Half the store expires in a minute, the other half later.
     for i in 0..limits::CODES / 2 {
-        state.store_code(format!("old-{i}"), code_grant(NOW + 60));
+        state
+            .store_code(&format!("old-{i}"), code_grant(NOW + 60))
+            .unwrap();
     }
     for i in 0..limits::CODES / 2 {
-        state.store_code(format!("new-{i}"), code_grant(NOW + 600));
+        state
+            .store_code(&format!("new-{i}"), code_grant(NOW + 600))
+            .unwrap();
     }
     assert_eq!(state.store_sizes().codes, limits::CODES);
+    // Full of live codes: the next one is refused, and nothing is forgotten.
+    let full = state.store_code("one-too-many", code_grant(NOW + 600));
+    assert!(full.is_err(), "{full:?}");
     // Two minutes on, a new code makes the expired half go, nothing live.
     h.clock.advance(120);
-    state.store_code("fresh".into(), code_grant(NOW + 720));
+    state.store_code("fresh", code_grant(NOW + 720)).unwrap();
     let sizes = state.store_sizes();
     assert_eq!(sizes.codes, limits::CODES / 2 + 1, "{sizes:?}");
-    assert_eq!(sizes.evicted, 0);
-    // Filled with live codes, the store evicts the oldest to stay at its cap.
-    for i in 0..limits::CODES {
-        state.store_code(format!("more-{i}"), code_grant(NOW + 720));
-    }
-    let sizes = state.store_sizes();
-    assert_eq!(sizes.codes, limits::CODES, "{sizes:?}");
-    assert_eq!(sizes.evicted, (limits::CODES / 2 + 1) as u64, "{sizes:?}");
+    assert_eq!((sizes.evicted, sizes.refused), (0, 1), "{sizes:?}");
     let codes = oidc_forge::state::lock(&state.codes);
-    assert!(!codes.contains_key("new-0") && !codes.contains_key("fresh"));
-    assert!(codes.contains_key(&format!("more-{}", limits::CODES - 1)));
+    assert!(codes.contains_key("new-0") && codes.contains_key("fresh"));
+    assert!(!codes.contains_key("old-0") && !codes.contains_key("one-too-many"));
 }
 
 #[tokio::test]

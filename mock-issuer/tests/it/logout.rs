@@ -40,12 +40,213 @@ async fn logout_ends_the_session_and_redirects_with_state() {
         .assert_redirected_error("login_required", Some("state-1"), h.issuer.url());
 }
 
+/// RP-Initiated Logout 1.0 section 3 (issue 12.9): a request that does not say which client
+/// sent it (Fief's logout URL) is not redirected, even to a registered URI; the signed-out page
+/// links to it instead.
 #[tokio::test]
-async fn fief_style_redirect_uri_without_client_is_accepted_when_registered() {
+async fn a_request_naming_no_client_is_not_redirected_but_offered_a_link() {
     let h = start().await;
     let answer = logout(&h, &[("redirect_uri", "http://127.0.0.1:8000/")], None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.headers.get("location").is_none());
+    assert!(
+        answer.body.contains("You are signed out"),
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer
+            .body
+            .contains(r#"<a id="return" href="http://127.0.0.1:8000/">"#),
+        "{}",
+        answer.body
+    );
+    // With the client named, the registered URI is a redirect.
+    let answer = logout(
+        &h,
+        &[
+            ("redirect_uri", "http://127.0.0.1:8000/"),
+            ("client_id", "forge-web"),
+        ],
+        None,
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::FOUND);
     assert_eq!(answer.header("location"), "http://127.0.0.1:8000/");
+}
+
+/// Confirmation fields of the logout page.
+fn confirmation_of(answer: &Answer) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut rest = answer.body.as_str();
+    while let Some(at) = rest.find("<input type=\"hidden\" name=\"") {
+        rest = &rest[at + 27..];
+        let name = rest.split('"').next().unwrap().to_owned();
+        let value_at = rest.find("value=\"").unwrap() + 7;
+        let value = rest[value_at..].split('"').next().unwrap();
+        fields.push((name, html_unescape(value)));
+    }
+    fields
+}
+
+fn html_unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+async fn post_logout(
+    h: &Harness,
+    form: &[(String, String)],
+    cookie: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let mut request = h
+        .http
+        .post(h.url("/logout"))
+        .form(form)
+        .header("cookie", cookie);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    Answer::read(request.send().await.unwrap()).await
+}
+
+/// RP-Initiated Logout 1.0 section 2 (issue 12.9): without an `id_token_hint` naming the
+/// signed-in user, the issuer asks first; a cross-site `<img>` or form logs nobody out.
+#[tokio::test]
+async fn without_a_hint_for_the_user_logout_asks_first() {
+    let h = start().await;
+    let cookie = h.authorize(&[]).await.cookie("oidc_forge_session").unwrap();
+    // A GET with no hint, as a cross-site <img src> would send it.
+    let asked = logout(
+        &h,
+        &[
+            ("post_logout_redirect_uri", "http://localhost:8000/"),
+            ("client_id", "forge-web"),
+        ],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(
+        asked
+            .body
+            .contains("Sign <strong>alice@example.com</strong> out"),
+        "{}",
+        asked.body
+    );
+    assert!(asked.headers.get("location").is_none());
+    assert!(!asked.header("set-cookie").contains("oidc_forge_session"));
+    assert!(
+        signed_in(&h, &cookie).await,
+        "the session survives the question"
+    );
+    let form = confirmation_of(&asked);
+    assert!(form.iter().any(|(name, _)| name == "confirmation"));
+    // A hint for another user is no hint for this session: still asked.
+    let bobs = h.tokens(&[("login_hint", "bob@example.com")]).await;
+    let asked_again = logout(
+        &h,
+        &[("id_token_hint", str_of(&bobs, "id_token"))],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(asked_again.status, StatusCode::OK);
+    assert!(
+        asked_again.body.contains("confirmation"),
+        "{}",
+        asked_again.body
+    );
+    // A forged post (no or a wrong confirmation, or another site): asked again, or refused.
+    let without: Vec<(String, String)> = form
+        .iter()
+        .filter(|(name, _)| name != "confirmation")
+        .cloned()
+        .collect();
+    let forged = post_logout(&h, &without, &cookie, &[]).await;
+    assert_eq!(forged.status, StatusCode::OK);
+    assert!(forged.body.contains("confirmation"));
+    let mut wrong = without.clone();
+    wrong.push(("confirmation".into(), "guessed".into()));
+    assert!(
+        post_logout(&h, &wrong, &cookie, &[])
+            .await
+            .body
+            .contains("confirmation")
+    );
+    let cross_site = post_logout(&h, &form, &cookie, &[("origin", "https://evil.example")]).await;
+    assert_eq!(
+        cross_site.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        cross_site.body
+    );
+    assert!(
+        signed_in(&h, &cookie).await,
+        "no forged request logged the user out"
+    );
+    // The page's own form, from the issuer's origin: signed out and redirected.
+    let origin = h.issuer.url().to_owned();
+    let confirmed = post_logout(&h, &form, &cookie, &[("origin", &origin)]).await;
+    assert_eq!(confirmed.status, StatusCode::FOUND, "{}", confirmed.body);
+    assert_eq!(confirmed.header("location"), "http://localhost:8000/");
+    assert!(!signed_in(&h, &cookie).await, "signed out");
+}
+
+/// Whether the session cookie still signs in without a prompt.
+async fn signed_in(h: &Harness, cookie: &str) -> bool {
+    h.authorize_with_cookie(&[("prompt", "none")], Some(cookie))
+        .await
+        .location_params()
+        .contains_key("code")
+}
+
+/// In auto-login mode the question page posts itself: the only automatic confirmation is a
+/// same-origin POST, which the page's one allowed script makes.
+#[tokio::test]
+async fn in_auto_mode_the_question_submits_itself_and_nothing_else_runs() {
+    let h = start().await;
+    let cookie = h.authorize(&[]).await.cookie("oidc_forge_session").unwrap();
+    let asked = logout(&h, &[], Some(&cookie)).await;
+    assert!(
+        asked
+            .body
+            .contains("<script>document.forms[0].submit();</script>")
+    );
+    let csp = asked.header("content-security-policy");
+    // The hash of exactly that script, nothing else.
+    let digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"document.forms[0].submit();");
+    use base64::Engine as _;
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|directive| directive.starts_with("script-src"))
+        .unwrap_or_default();
+    assert_eq!(script_src, format!("script-src 'sha256-{hash}'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(asked.header("x-frame-options"), "DENY");
+    // Interactive mode shows the same question without the script.
+    let mut config = oidc_forge::Config::default();
+    config.login.mode = oidc_forge::config::LoginMode::Interactive;
+    let interactive = start_with(config).await;
+    let page = LoginPage::of(&interactive.authorize(&[]).await);
+    let session = interactive
+        .decide(&page, &[("user", ALICE)], &[])
+        .await
+        .cookie("oidc_forge_session")
+        .unwrap();
+    let asked = logout(&interactive, &[], Some(&session)).await;
+    assert!(asked.body.contains("confirmation") && !asked.body.contains("<script>"));
+    assert!(
+        !asked
+            .header("content-security-policy")
+            .contains("script-src")
+    );
 }
 
 #[tokio::test]

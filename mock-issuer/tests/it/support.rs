@@ -249,6 +249,58 @@ impl Harness {
     }
 }
 
+/// What the interactive login page hands the browser: the interaction and form token in its
+/// form, and the binding cookie (`name=value`) it set.
+#[derive(Debug, Clone)]
+pub struct LoginPage {
+    pub interaction: String,
+    pub form_token: String,
+    pub binding: Option<String>,
+}
+
+impl LoginPage {
+    pub fn of(answer: &Answer) -> Self {
+        let field = |name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = answer
+                .body
+                .find(&marker)
+                .unwrap_or_else(|| panic!("no {name} field in {}", answer.body))
+                + marker.len();
+            answer.body[start..].split('"').next().unwrap().to_owned()
+        };
+        LoginPage {
+            interaction: field("interaction"),
+            form_token: field("form_token"),
+            binding: answer.cookie("oidc_forge_login"),
+        }
+    }
+}
+
+impl Harness {
+    /// Answers a login page with `fields` (`user`, `deny`) as its browser would, plus `headers`.
+    pub async fn decide(
+        &self,
+        page: &LoginPage,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut form = vec![
+            ("interaction", page.interaction.as_str()),
+            ("form_token", page.form_token.as_str()),
+        ];
+        form.extend_from_slice(fields);
+        let mut request = self.http.post(self.url("/authorize/decision")).form(&form);
+        if let Some(binding) = &page.binding {
+            request = request.header("cookie", binding);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Answer::read(request.send().await.expect("decision")).await
+    }
+}
+
 /// The header and claims of a compact JWS, without verification.
 pub fn decode(jwt: &str) -> (Value, Value) {
     let mut parts = jwt.split('.');
@@ -272,11 +324,15 @@ pub fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
 impl Harness {
     /// A request to the admin API (`/_forge{path}`), with a JSON body when given.
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+        let changes_state = !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
         let mut request = self
             .http
             .request(method, self.url(&format!("/_forge{path}")));
         if let Some(body) = body {
             request = request.json(&body);
+        } else if changes_state {
+            // The admin API takes state-changing requests as JSON only (a CORS preflight).
+            request = request.header("content-type", "application/json");
         }
         Answer::read(request.send().await.expect("admin request")).await
     }

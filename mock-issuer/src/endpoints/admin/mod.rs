@@ -6,6 +6,17 @@
 //! It is mounted outside the forge layer, so a scripted fault never blocks the request that
 //! clears it, and the request log shows only what clients sent. `MockIssuerBuilder::admin(false)`
 //! and `oidc-forge serve --no-admin` leave it out (every `/_forge/` path is then a 404).
+//!
+//! The admin API changes what the issuer signs, so a web page must never drive it: a page in
+//! the developer's browser could otherwise rotate in its own key. [`guard`] refuses, before any
+//! handler runs:
+//! - a `Host` that is neither the issuer's own host nor a loopback name (DNS rebinding: a page
+//!   of `evil.example` resolved to 127.0.0.1 sends `Host: evil.example`);
+//! - a request from a page of another origin (`Origin`, `Sec-Fetch-Site`);
+//! - a state-changing request without `Content-Type: application/json`, which a page can only
+//!   send cross-origin after a CORS preflight, and the admin API approves no preflight (it
+//!   sends no `Access-Control-Allow-*` header at all);
+//! - with an admin token configured (`serve --admin-token`), a request without it.
 
 pub mod claims;
 pub mod faults;
@@ -17,12 +28,14 @@ pub mod users;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use subtle::ConstantTimeEq as _;
 
 use crate::error::no_store_json;
 use crate::forge::claims::ClaimsError;
@@ -30,10 +43,23 @@ use crate::forge::faults::FaultError;
 use crate::forge::mint::MintError;
 use crate::forge::rotation::RotationError;
 use crate::forge::users::UserError;
+use crate::rules::origin;
 use crate::state::AppState;
 
+/// Adds the admin API under [`crate::forge::ADMIN_PREFIX`] to `routes`, behind [`guard`].
+pub fn mount(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let guarded = axum::middleware::from_fn_with_state(state.clone(), guard);
+    // A nested `/` answers `/_forge` only; the index is reachable with the slash too.
+    routes
+        .nest(crate::forge::ADMIN_PREFIX, router().layer(guarded.clone()))
+        .route(
+            &format!("{}/", crate::forge::ADMIN_PREFIX),
+            get(index).layer(guarded),
+        )
+}
+
 /// The admin routes, relative to `/_forge`.
-pub fn router() -> Router<AppState> {
+fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/tokens", post(tokens::mint))
@@ -75,10 +101,110 @@ pub async fn index() -> Response {
     }))
 }
 
+/// Refuses every admin request a web page could have sent, and those without the admin token
+/// when one is configured; see the module documentation.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match admissible(
+        &state.issuer,
+        &state.origin,
+        state.forge.options.admin_token.as_deref(),
+        request.method(),
+        request.headers(),
+    ) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// The rules of [`guard`] as a plain function over the request's method and headers.
+pub fn admissible(
+    issuer: &str,
+    own_origin: &str,
+    admin_token: Option<&str>,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(), AdminError> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .ok_or_else(|| AdminError::ForbiddenHost("the request has no Host header".into()))?;
+    if !is_admin_host(issuer, host) {
+        return Err(AdminError::ForbiddenHost(format!(
+            "Host `{host}` is neither this issuer's host nor a loopback name (DNS rebinding)"
+        )));
+    }
+    origin::check_same_origin(own_origin, headers)
+        .map_err(|why| AdminError::CrossSite(why.to_string()))?;
+    let changes_state = !matches!(*method, Method::GET | Method::HEAD);
+    if changes_state && !is_json(headers.get(header::CONTENT_TYPE)) {
+        return Err(AdminError::NotJson);
+    }
+    if let Some(expected) = admin_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        // Digests, so the comparison's time says nothing about the token's length.
+        let digest =
+            |text: &str| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+        let matches = given.is_some_and(|given| {
+            bool::from(digest(given).as_ref().ct_eq(digest(expected).as_ref()))
+        });
+        if !matches {
+            return Err(AdminError::Unauthorized);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `host` (a `Host` header: name or address, with an optional port) is the issuer's
+/// own host or a name that can only mean this machine.
+fn is_admin_host(issuer: &str, host: &str) -> bool {
+    let Ok(url) = url::Url::parse(&format!("http://{host}")) else {
+        return false;
+    };
+    let name_only = url.path() == "/" && url.query().is_none() && url.username().is_empty();
+    let own = url::Url::parse(issuer).ok();
+    name_only
+        && match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            // RFC 6761 6.3: `localhost` and its subdomains are this machine.
+            Some(url::Host::Domain(name)) => {
+                name == "localhost"
+                    || name.ends_with(".localhost")
+                    || own
+                        .as_ref()
+                        .and_then(|own| own.host_str())
+                        .is_some_and(|own| own.eq_ignore_ascii_case(name))
+            }
+            None => false,
+        }
+}
+
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// A refused admin request.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AdminError {
+    #[error("{0}")]
+    ForbiddenHost(String),
+    #[error("{0}: the admin API only answers requests that no web page sent")]
+    CrossSite(String),
+    #[error(
+        "a request that changes the issuer must be sent with `Content-Type: application/json` (curl: -H 'content-type: application/json')"
+    )]
+    NotJson,
+    #[error("the admin API needs `Authorization: Bearer <admin token>`")]
+    Unauthorized,
     #[error("{0}")]
     BadJson(String),
     #[error("{0}")]
@@ -102,6 +228,10 @@ pub enum AdminError {
 impl AdminError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
+            AdminError::ForbiddenHost(_) => (StatusCode::FORBIDDEN, "forbidden_host"),
+            AdminError::CrossSite(_) => (StatusCode::FORBIDDEN, "cross_site_request"),
+            AdminError::NotJson => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_content_type"),
+            AdminError::Unauthorized => (StatusCode::UNAUTHORIZED, "invalid_token"),
             AdminError::BadJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             AdminError::BadQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             AdminError::NotFound(_) | AdminError::User(UserError::NotFound(_)) => {
@@ -124,7 +254,14 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let body = json!({ "error": code, "error_description": self.to_string() });
-        (status, no_store_json(body.to_string())).into_response()
+        let mut response = (status, no_store_json(body.to_string())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"oidc-forge admin\""),
+            );
+        }
+        response
     }
 }
 
@@ -155,8 +292,9 @@ where
     }
 }
 
-/// A body that may be empty (then `T::default()`), else JSON, whatever the content type says:
-/// for actions whose every field is optional, so `curl -X POST` alone works.
+/// A body that may be empty (then `T::default()`), else JSON: for actions whose every field is
+/// optional, so `curl -X POST -H 'content-type: application/json' URL` alone works (the
+/// content type itself is required by [`guard`]).
 pub(crate) fn optional_json<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, AdminError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
