@@ -161,8 +161,8 @@ pub static SCENARIOS: &[Scenario] = &[
         title: "code reused",
         clause: "RFC 6749 §4.1.2, §10.5",
         oidf: Some("oidcc-codereuse, oidcc-codereuse-30seconds"),
-        does: "redeem a code twice, at once and 30 s later",
-        expected: "400 `invalid_grant`; the tokens of the first use are revoked",
+        does: "redeem a code, refresh once, then redeem the code again; another code twice, 30 s apart",
+        expected: "400 `invalid_grant`; every token of the grant is revoked, the refreshed access and refresh tokens included",
         runner: in_process!(issuer::a13_code_reuse),
     },
     Scenario {

@@ -249,6 +249,37 @@ impl ApiTarget {
         )
     }
 
+    /// For an in-process target: the same API example, trusting the same issuer on the same
+    /// clock, but whose client allows `algorithms`. `None` for an external app, whose
+    /// configuration is not ours to change.
+    pub async fn twin_allowing(
+        &self,
+        algorithms: &[jsonwebtoken::Algorithm],
+    ) -> Result<Option<Self>, Failure> {
+        let TargetClock::Fixed(clock) = &self.clock else {
+            return Ok(None);
+        };
+        let client = oidc_forge_client::Client::builder(self.issuer.url(), env::WEB_CLIENT.0)
+            .client_secret(env::WEB_CLIENT.1)
+            .clock(clock.clone() as Arc<dyn Clock>)
+            .http_client(http::client())
+            .algorithms(algorithms.iter().copied())
+            .build()
+            .map_err(setup)?;
+        let (listener, url) = env::bind().await?;
+        env::serve(
+            listener,
+            crate::apps::api::app(crate::apps::api::auth(client)),
+        );
+        Self::new(
+            url,
+            self.routes.clone(),
+            self.issuer.clone(),
+            TargetClock::Fixed(clock.clone()),
+        )
+        .map(Some)
+    }
+
     /// The app's "now".
     pub fn now(&self) -> u64 {
         match &self.clock {

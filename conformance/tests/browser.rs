@@ -10,7 +10,7 @@
 //! cross-site navigation and the app's `SameSite=Lax` cookies are put to the test.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/install-chromium`). Without them the
-//! test says it is skipped, unless `CI` is set, where it fails. Screenshots of the login page and
+//! test is reported as ignored, unless `CI` is set, where it fails. Screenshots of the login page and
 //! the signed-in page are written to `target/tmp/browser/`.
 
 #[path = "browser/chromedriver.rs"]
@@ -37,20 +37,40 @@ const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a waiting step looks again.
 const POLL: Duration = Duration::from_millis(50);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_signs_in_as_bob_signs_out_and_denies() -> TestResult {
-    if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
-        if std::env::var_os("CI").is_some() {
+/// One named trial. Without Chromium and chromedriver it is reported as ignored (never as
+/// passed), with the reason in its name; under `CI` it runs and fails on the missing browser.
+fn main() {
+    let arguments = libtest_mimic::Arguments::from_args();
+    let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
+    let skip = !present && std::env::var_os("CI").is_none();
+    const NAME: &str = "chromium_signs_in_as_bob_signs_out_and_denies";
+    let label = if skip {
+        format!(
+            "{NAME} [skipped: {CHROMIUM} or {CHROMEDRIVER} not installed; run .ci/install-chromium]"
+        )
+    } else {
+        NAME.to_owned()
+    };
+    let trial = libtest_mimic::Trial::test(label, move || {
+        if !present {
             return Err(format!(
                 "{CHROMIUM} or {CHROMEDRIVER} is missing: CI must run .ci/install-chromium first"
             )
             .into());
         }
-        println!(
-            "skipped: chromium not installed ({CHROMIUM}, {CHROMEDRIVER}); run .ci/install-chromium"
-        );
-        return Ok(());
-    }
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot build a runtime: {e}"))?
+            .block_on(chromium_signs_in_as_bob_signs_out_and_denies())
+            .map_err(|e| e.to_string().into())
+    })
+    .with_ignored_flag(skip);
+    libtest_mimic::run(&arguments, vec![trial]).exit();
+}
+
+async fn chromium_signs_in_as_bob_signs_out_and_denies() -> TestResult {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&out)?;
 

@@ -7,11 +7,12 @@
 //! validation (OIDC Core 3.1.3.7), UserInfo (Core 5.3), refresh (RFC 6749 6, Core 12.2), and
 //! RFC 9068 JWT access tokens issued for an RFC 8707 resource indicator.
 //!
-//! Needs `node` and `npm ci --prefix conformance/interop`. Without them the tests print a skip
-//! line and pass, except when `CI` is set: there a missing toolchain is a failure.
+//! Needs `node` and `npm ci --prefix conformance/interop`. Without them the tests are reported
+//! as ignored, with the reason in their names, except when `CI` is set: there a missing
+//! toolchain is a failure.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write as _};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -53,23 +54,59 @@ fn missing_toolchain() -> Option<String> {
     None
 }
 
-/// Skips (returns `false`) without the toolchain, or fails under CI.
-fn toolchain_present(test: &str) -> bool {
-    let Some(reason) = missing_toolchain() else {
-        return true;
-    };
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{test}: {reason}; CI must run `npm ci --prefix conformance/interop` before `cargo test`"
-        );
-    }
-    // Written to the stderr handle, not with eprintln!, which libtest captures for passing tests:
-    // a skip must be visible in a plain `cargo test`.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: {reason}; run `npm ci --prefix conformance/interop` to run it (under CI this fails)"
-    );
-    false
+/// Runs each interop test as a named trial. Without node or the npm packages, the trials are
+/// reported as ignored (never as passed), with the reason in their names; under `CI` they run,
+/// and fail on the missing toolchain.
+fn main() {
+    let arguments = libtest_mimic::Arguments::from_args();
+    let missing = missing_toolchain();
+    let in_ci = std::env::var_os("CI").is_some();
+    let tests: [(
+        &str,
+        fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+    ); 3] = [
+        (
+            "code_flow_userinfo_and_refresh_against_oidc_provider",
+            || Box::pin(code_flow_userinfo_and_refresh_against_oidc_provider()),
+        ),
+        (
+            "jwt_access_tokens_for_a_resource_indicator_validate",
+            || Box::pin(jwt_access_tokens_for_a_resource_indicator_validate()),
+        ),
+        ("es256_and_eddsa_id_tokens_verify", || {
+            Box::pin(es256_and_eddsa_id_tokens_verify())
+        }),
+    ];
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            let skip = missing.as_ref().filter(|_| !in_ci).cloned();
+            let label = match &skip {
+                Some(reason) => format!(
+                    "{name} [skipped: {reason}; run `npm ci --prefix conformance/interop`]"
+                ),
+                None => name.to_owned(),
+            };
+            let missing = missing.clone();
+            libtest_mimic::Trial::test(label, move || {
+                if let Some(reason) = missing {
+                    return Err(format!(
+                        "{reason}; CI must run `npm ci --prefix conformance/interop` before `cargo test`"
+                    )
+                    .into());
+                }
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot build a runtime: {e}"))?
+                    .block_on(test());
+                Ok(())
+            })
+            .with_ignored_flag(skip.is_some())
+        })
+        .collect();
+    libtest_mimic::run(&arguments, trials).exit();
 }
 
 /// A running oidc-provider; killed when dropped.
@@ -257,11 +294,7 @@ async fn authorize(provider: &Provider, client: &Client, request: AuthorizationR
     query_param(&callback, "code").expect("the callback carries a code")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn code_flow_userinfo_and_refresh_against_oidc_provider() {
-    if !toolchain_present("code_flow_userinfo_and_refresh_against_oidc_provider") {
-        return;
-    }
     let provider = Provider::start().await;
     let client = provider.client();
 
@@ -358,11 +391,7 @@ async fn code_flow_userinfo_and_refresh_against_oidc_provider() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_access_tokens_for_a_resource_indicator_validate() {
-    if !toolchain_present("jwt_access_tokens_for_a_resource_indicator_validate") {
-        return;
-    }
     let provider = Provider::start().await;
     let client = provider.client();
 
@@ -438,11 +467,7 @@ async fn jwt_access_tokens_for_a_resource_indicator_validate() {
 /// Core 3.1.3.7(6)-(7): ID tokens signed with the provider's P-256 and Ed25519 keys verify
 /// against its JWKS when the client allows that algorithm, and are refused when it does not
 /// (RFC 8725 3.1: the allowlist, not the token's header, decides).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn es256_and_eddsa_id_tokens_verify() {
-    if !toolchain_present("es256_and_eddsa_id_tokens_verify") {
-        return;
-    }
     let provider = Provider::start().await;
     for (client_id, algorithm) in [
         ("forge-interop-es256", Algorithm::ES256),

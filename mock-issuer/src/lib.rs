@@ -33,9 +33,13 @@
 //! - [`config`]: the TOML configuration, the embedded default, and its validation.
 //! - [`keys`]: signing keys parsed once into the crypto backend's types; the JWKS.
 //! - [`clock`] and [`random`]: injectable time and randomness (the deterministic mode).
-//! - [`state`]: the shared state and the stores of codes, refresh tokens, sessions.
+//! - [`state`]: the shared state and the stores of codes, refresh tokens, revocations,
+//!   sessions and login pages, each behind methods that keep its protocol.
+//! - [`store`]: the bounded map behind every store, and what a full one does (refuse, for
+//!   what guards replay and revocation; evict the oldest, for sessions).
 //! - [`rules`]: the rules as plain functions: authorization requests, PKCE, login decisions,
-//!   client authentication, grants, and what tokens contain.
+//!   client authentication, grants, what tokens contain, and which origins may post to the
+//!   issuer's own pages.
 //! - [`endpoints`]: one module per endpoint, each parsing the request, applying the rules and
 //!   building the response.
 //! - [`params`], [`error`], [`pages`]: request parameters, RFC error responses, HTML pages.

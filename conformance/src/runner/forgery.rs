@@ -149,7 +149,62 @@ pub async fn d03_key_confusion(target: Arc<ApiTarget>) -> Outcome {
             .collect(),
     )?);
     all_rejected(&target, route, &tokens).await?;
-    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+    let Some(binding) = key_binding_refuses_hs256(&target, &tokens).await? else {
+        return Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))));
+    };
+    Ok(Pass::new(format!(
+        "{}: 401 invalid_token; {binding}",
+        names(&tokens)
+    )))
+}
+
+/// Every asymmetric algorithm the client supports: the widest allowlist it accepts.
+const WIDEST_ALLOWLIST: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// D-03 past the allowlist, for the in-process client: no allowlist may hold an HMAC algorithm,
+/// the widest one still refuses every token, and the key/algorithm binding itself refuses HS256
+/// with the issuer's RSA key when the allowlist is bypassed.
+async fn key_binding_refuses_hs256(
+    target: &ApiTarget,
+    tokens: &[(String, String)],
+) -> Result<Option<String>, Failure> {
+    use oidc_forge_client::validate;
+    let Some(widest) = target.twin_allowing(&WIDEST_ALLOWLIST).await? else {
+        return Ok(None);
+    };
+    let refused = oidc_forge_client::Client::builder(target.issuer.url(), WEB_CLIENT.0)
+        .algorithms([Algorithm::RS256, Algorithm::HS256])
+        .build();
+    ensure!(
+        refused.is_err(),
+        "a client allowlist holding HS256 is refused when the client is built"
+    );
+    let route = route_with_twin(&widest).await?;
+    all_rejected(&widest, route, tokens).await?;
+    let key = validate::VerifyingKey::from_jwk_value(target.mint.public_jwk())
+        .map_err(Failure::setup)?
+        .ok_or_else(|| Failure::setup("the issuer's JWK is not a verification key"))?;
+    for (what, token) in tokens {
+        let parsed = validate::parse_compact(token, validate::DEFAULT_MAX_TOKEN_BYTES)
+            .map_err(|e| Failure::setup(e.to_string()))?;
+        ensure!(
+            validate::verify_signature(&parsed, &key, Algorithm::HS256).is_err(),
+            "{what}: the RSA key must never verify HS256 (the key/algorithm binding)"
+        );
+    }
+    Ok(Some(
+        "with every asymmetric algorithm allowed: 401 invalid_token; an HS256 allowlist is refused at build; the RSA key verifies no HS256 token even past the allowlist".into(),
+    ))
 }
 
 /// D-04: algorithms outside the allowlist.
@@ -429,6 +484,16 @@ pub async fn d11_unknown_kid(target: Arc<ApiTarget>) -> Outcome {
 /// D-12: a flood of random `kid`s.
 pub async fn d12_kid_flood(target: Arc<ApiTarget>) -> Outcome {
     let route = route_with_twin(&target).await?;
+    // The twin just fetched the keys. On a frozen clock, move past the refetch cooldown, so the
+    // cooldown alone cannot hold the flood back: the first unknown kid may refetch, and only
+    // single flight keeps the concurrent others from refetching too.
+    let past_cooldown = match &target.clock {
+        TargetClock::Fixed(clock) => {
+            clock.advance(APP_JWKS_COOLDOWN + 1);
+            true
+        }
+        TargetClock::System => false,
+    };
     let (header, claims) = parts(&target, route);
     let before = target.issuer.requests_to(Endpoint::Jwks).len();
     let mut tasks = Vec::new();
@@ -446,15 +511,31 @@ pub async fn d12_kid_flood(target: Arc<ApiTarget>) -> Outcome {
         expect_invalid_token(&answer, "a random kid")?;
     }
     let fetches = target.issuer.requests_to(Endpoint::Jwks).len() - before;
-    ensure!(
-        fetches <= 1,
-        "24 unknown kids caused {fetches} JWKS fetches; expected at most one (single flight, cooldown)"
-    );
+    if past_cooldown {
+        ensure_eq!(
+            fetches,
+            1,
+            "24 concurrent unknown kids past the cooldown: exactly one JWKS fetch (single flight)"
+        );
+    } else {
+        ensure!(
+            fetches <= 1,
+            "24 unknown kids caused {fetches} JWKS fetches; expected at most one (single flight, cooldown)"
+        );
+    }
     route_with_twin(&target).await?;
     Ok(Pass::new(format!(
-        "24 concurrent random kids: all 401 invalid_token, {fetches} JWKS fetch(es) at the issuer; the valid twin still passes"
+        "24 concurrent random kids{}: all 401 invalid_token, {fetches} JWKS fetch(es) at the issuer; the valid twin still passes",
+        if past_cooldown {
+            ", past the refetch cooldown"
+        } else {
+            ""
+        }
     )))
 }
+
+/// The in-process app's JWKS refetch cooldown: the client's default.
+const APP_JWKS_COOLDOWN: u64 = 30;
 
 /// D-14: a token signed by a key rotated out of the JWKS.
 pub async fn d14_rotated_out_key(target: Arc<ApiTarget>) -> Outcome {
@@ -549,7 +630,17 @@ pub async fn d15_key_algorithm_binding(target: Arc<ApiTarget>) -> Outcome {
         "the issuer's RSA key is at hand to sign variants"
     );
     all_rejected(&target, route, &tokens).await?;
-    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+    // The app's allowlist ([RS256]) refuses these before the binding is consulted; a twin
+    // that allows them all leaves the key/algorithm binding to refuse.
+    let Some(widest) = target.twin_allowing(&WIDEST_ALLOWLIST).await? else {
+        return Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))));
+    };
+    let widest_route = route_with_twin(&widest).await?;
+    all_rejected(&widest, widest_route, &tokens).await?;
+    Ok(Pass::new(format!(
+        "{}: 401 invalid_token, and again with every asymmetric algorithm allowed (the key's `alg` {jwk_alg} binds it)",
+        names(&tokens)
+    )))
 }
 
 /// D-16: `crit` naming an unknown header parameter.

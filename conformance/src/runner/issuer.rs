@@ -10,7 +10,7 @@ use crate::env::{
     ALICE, CHALLENGE, IssuerEnv, NOW, REDIRECT_URI, SPA_CLIENT, SPA_REDIRECT_URI, VERIFIER,
     WEB_CLIENT, authorize_params,
 };
-use crate::http::{Answer, shorten};
+use crate::http::{Answer, Browser, shorten};
 use crate::mint::{b64, decode_unverified};
 use crate::scenario::{Failure, Outcome, Pass};
 use crate::{ensure, ensure_eq};
@@ -353,42 +353,63 @@ pub async fn a09_duplicated_parameter() -> Outcome {
 }
 
 /// The interaction id of the interactive login page.
-fn interaction_of(page: &Answer) -> Result<String, Failure> {
-    let marker = "name=\"interaction\" value=\"";
+/// The hidden field `name` of the login page's form.
+fn form_field(page: &Answer, name: &str) -> Result<String, Failure> {
+    let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .body
-        .find(marker)
+        .find(&marker)
         .map(|i| i + marker.len())
-        .ok_or_else(|| Failure::mismatch(format!("no login form: {}", shorten(&page.body))))?;
+        .ok_or_else(|| {
+            Failure::mismatch(format!(
+                "no {name} in the login form: {}",
+                shorten(&page.body)
+            ))
+        })?;
     let end = page.body[start..]
         .find('"')
-        .ok_or_else(|| Failure::mismatch("unterminated interaction id"))?;
+        .ok_or_else(|| Failure::mismatch(format!("unterminated {name}")))?;
     Ok(page.body[start..start + end].to_owned())
+}
+
+/// Opens the interactive login page in `browser` (which keeps its binding cookie) and answers
+/// it with `choice`, as its form would.
+async fn answer_login_page(
+    env: &IssuerEnv,
+    browser: &mut Browser,
+    choice: (&str, &str),
+) -> Result<Answer, Failure> {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(authorize_params(&[]))
+        .finish();
+    let page = browser
+        .get(&env.url(&format!("/authorize?{query}")))
+        .await?;
+    page.answer.expect_status(200)?;
+    let interaction = form_field(&page.answer, "interaction")?;
+    let form_token = form_field(&page.answer, "form_token")?;
+    let origin = env.iss().to_owned();
+    let answer = browser
+        .request(
+            reqwest::Method::POST,
+            &env.url("/authorize/decision"),
+            &[("origin", &origin)],
+            Some(&[
+                ("interaction", &interaction),
+                ("form_token", &form_token),
+                choice,
+            ]),
+        )
+        .await?;
+    Ok(answer.answer)
 }
 
 /// A-10: the user denies consent.
 pub async fn a10_user_denies() -> Outcome {
     let env = IssuerEnv::start(|config| config.login.mode = LoginMode::Interactive).await?;
-    let page = env.authorize(&authorize_params(&[])).await?;
-    page.expect_status(200)?;
-    let interaction = interaction_of(&page)?;
-    let denied = env
-        .post_form(
-            "/authorize/decision",
-            &[("interaction", &interaction), ("deny", "1")],
-            None,
-        )
-        .await?;
+    let denied = answer_login_page(&env, &mut Browser::new(), ("deny", "1")).await?;
     denied.expect_redirected_error(REDIRECT_URI, "access_denied", Some("state-1"), env.iss())?;
-    let page = env.authorize(&authorize_params(&[])).await?;
-    let interaction = interaction_of(&page)?;
-    let accepted = env
-        .post_form(
-            "/authorize/decision",
-            &[("interaction", &interaction), ("user", ALICE)],
-            None,
-        )
-        .await?;
+    let accepted = answer_login_page(&env, &mut Browser::new(), ("user", ALICE)).await?;
     accepted.expect_status(302)?;
     ensure!(
         accepted.location_params()?.contains_key("code"),
@@ -456,21 +477,42 @@ pub async fn a13_code_reuse() -> Outcome {
     let access = member(&first, "access_token")?.to_owned();
     let refresh = member(&first, "refresh_token")?.to_owned();
     env.userinfo(&access).await?.expect_status(200)?;
+    // The grant goes on: a refresh issues AT2 and RT2, on the same grant.
+    let refreshed = env
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            Some(WEB_CLIENT),
+        )
+        .await?;
+    refreshed.expect_status(200)?;
+    let refreshed = refreshed.json()?;
+    let access2 = member(&refreshed, "access_token")?.to_owned();
+    let refresh2 = member(&refreshed, "refresh_token")?.to_owned();
+    env.userinfo(&access2).await?.expect_status(200)?;
     env.redeem(&code)
         .await?
         .expect_oauth_error(400, "invalid_grant")?;
-    // RFC 6749 4.1.2 SHOULD: what the first use issued is revoked.
-    let revoked = env.userinfo(&access).await?;
-    revoked.expect_status(401)?;
-    ensure!(
-        revoked
-            .challenge()
-            .is_some_and(|c| c.contains("invalid_token")),
-        "the first access token is revoked: {:?}",
-        revoked.challenge()
-    );
+    // RFC 6749 4.1.2: "all tokens previously issued based on that authorization code", the
+    // refreshed ones included.
+    for (what, token) in [
+        ("the first access token", &access),
+        ("the refreshed access token", &access2),
+    ] {
+        let revoked = env.userinfo(token).await?;
+        revoked.expect_status(401)?;
+        ensure!(
+            revoked
+                .challenge()
+                .is_some_and(|c| c.contains("invalid_token")),
+            "{what} is revoked: {:?}",
+            revoked.challenge()
+        );
+    }
     env.token(
-        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh2),
+        ],
         Some(WEB_CLIENT),
     )
     .await?
@@ -483,7 +525,7 @@ pub async fn a13_code_reuse() -> Outcome {
         .await?
         .expect_oauth_error(400, "invalid_grant")?;
     Ok(Pass::new(
-        "second use: 400 invalid_grant, first access token 401, refresh token invalid_grant; again 30 s later: invalid_grant",
+        "second use: 400 invalid_grant; AT1 and the refreshed AT2: 401; RT2: invalid_grant; again 30 s later: invalid_grant",
     ))
 }
 

@@ -1104,11 +1104,15 @@ pub async fn c20_refresh_changes_subject() -> Outcome {
     let mut browser = Browser::new();
     log_in(&web, &mut browser).await?;
     let session = browser.cookie_headers()?;
-    web.flow.refresh_session(&session).await.map_err(|e| {
+    let refreshed = web.flow.refresh_session(&session).await.map_err(|e| {
         Failure::mismatch(format!(
             "the unmodified session refresh is accepted, got {e}"
         ))
     })?;
+    ensure!(
+        refreshed.get(SESSION).is_some(),
+        "the refreshed session has its cookie"
+    );
     for (what, changed) in &changes {
         // Each refresh rotates the token: start from a fresh session.
         let mut browser = Browser::new();

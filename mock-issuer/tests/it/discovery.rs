@@ -103,7 +103,37 @@ async fn an_issuer_with_a_path_serves_under_it() {
         .body(axum::body::Body::empty())
         .unwrap();
     assert_eq!(
-        router.oneshot(outside).await.unwrap().status(),
+        router.clone().oneshot(outside).await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
+    // RFC 8414 3.1: the path is inserted after the well-known name, at the host's root; the
+    // suffixed form (RFC 8414 5) stays served.
+    for path in [
+        "/.well-known/oauth-authorization-server/tenant",
+        "/tenant/.well-known/oauth-authorization-server",
+    ] {
+        let request = axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let metadata: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(metadata["issuer"], "http://issuer.test/tenant", "{path}");
+    }
+    for path in [
+        "/.well-known/oauth-authorization-server/other",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let request = axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert_eq!(
+            router.clone().oneshot(request).await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
 }

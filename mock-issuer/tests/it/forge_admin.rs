@@ -574,3 +574,187 @@ async fn a_disabled_admin_api_is_not_found_and_the_issuer_still_serves() {
     // The Rust API still works: it is the test's own process.
     assert!(issuer.mint().access_token().sign().is_ok());
 }
+
+/// Issue 12.2: a web page cannot drive the admin API. A cross-site form (`text/plain`, no
+/// preflight), a page of another origin, or a DNS-rebound host name is refused before any
+/// handler runs, and no preflight is ever approved.
+#[tokio::test]
+async fn web_pages_cannot_drive_the_admin_api() {
+    let h = start().await;
+    let url = h.url("/_forge/faults/jwks-unreachable");
+    let send = |request: reqwest::RequestBuilder| async move {
+        Answer::read(request.send().await.expect("admin request")).await
+    };
+    let no_fault = |h: &Harness| {
+        let url = h.url("/.well-known/jwks.json");
+        let http = h.http.clone();
+        async move { http.get(url).send().await.is_ok() }
+    };
+    // A simple cross-site form post: no JSON content type.
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ] {
+        send(
+            h.http
+                .post(&url)
+                .header("content-type", content_type)
+                .body("{}"),
+        )
+        .await
+        .assert_admin_error(415, "invalid_content_type", "application/json");
+    }
+    send(h.http.post(&url).body("")).await.assert_admin_error(
+        415,
+        "invalid_content_type",
+        "application/json",
+    );
+    // A page of another origin, even with JSON (the browser would preflight, but say no anyway).
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        send(
+            h.http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header(name, value),
+        )
+        .await
+        .assert_admin_error(403, "cross_site_request", "another");
+        // Reads too: the request log and the keys are not a page's to read.
+        send(h.http.get(h.url("/_forge/requests")).header(name, value))
+            .await
+            .assert_admin_error(403, "cross_site_request", "another");
+    }
+    // DNS rebinding: evil.example resolved to 127.0.0.1 sends its own name as Host.
+    for host in [
+        "evil.example",
+        "evil.example:9000",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example",
+    ] {
+        send(
+            h.http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("host", host),
+        )
+        .await
+        .assert_admin_error(403, "forbidden_host", "DNS rebinding");
+    }
+    // No preflight is approved: the answer grants no origin, method or header.
+    let preflight = send(
+        h.http
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("origin", "https://evil.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type"),
+    )
+    .await;
+    assert!(!preflight.status.is_success(), "{}", preflight.status);
+    for header in preflight.headers.keys() {
+        assert!(!header.as_str().starts_with("access-control-"), "{header}");
+    }
+    assert!(no_fault(&h).await, "nothing above armed a fault");
+    assert!(h.issuer.faults().list().is_empty());
+
+    // The JSON requests of a test or a script still work, by loopback name or address.
+    for host in [
+        None,
+        Some("localhost"),
+        Some("127.0.0.1:1"),
+        Some("[::1]:9000"),
+        Some("app.localhost"),
+    ] {
+        let mut request = h
+            .http
+            .post(&url)
+            .header("content-type", "application/json; charset=utf-8");
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        let fault = send(request).await.ok_json();
+        h.admin(Method::DELETE, &format!("/faults/{}", fault["id"]), None)
+            .await
+            .ok_json();
+    }
+    let same_origin = h.issuer.url().to_owned();
+    send(
+        h.http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("origin", &same_origin)
+            .header("sec-fetch-site", "same-origin"),
+    )
+    .await
+    .ok_json();
+}
+
+/// Issue 12.2: with `admin_token`, every admin request needs it; the issuer's host name is
+/// accepted besides loopback names (a container's own name, say).
+#[tokio::test]
+async fn an_admin_token_is_required_when_configured() {
+    let issuer = MockIssuer::builder()
+        .issuer_url("http://oidc-forge.test:9000")
+        .admin_token("s3cret-admin-token")
+        .start()
+        .await
+        .unwrap();
+    let base = format!("http://{}/_forge", issuer.local_addr());
+    let http = http();
+    let send = |request: reqwest::RequestBuilder| async move {
+        Answer::read(request.send().await.expect("admin request")).await
+    };
+    for authorization in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic czNjcmV0LWFkbWluLXRva2Vu"),
+        Some("Bearer s3cret-admin-token-and-more"),
+    ] {
+        let mut request = http.get(format!("{base}/keys"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let answer = send(request).await;
+        answer.assert_admin_error(401, "invalid_token", "admin token");
+        assert_eq!(
+            answer.header("www-authenticate"),
+            "Bearer realm=\"oidc-forge admin\""
+        );
+    }
+    let keys = send(
+        http.get(format!("{base}/keys"))
+            .bearer_auth("s3cret-admin-token")
+            .header("host", "oidc-forge.test:9000"),
+    )
+    .await
+    .ok_json();
+    assert!(keys["keys"].is_array(), "{keys}");
+    send(
+        http.post(format!("{base}/faults/jwks-unreachable"))
+            .bearer_auth("s3cret-admin-token")
+            .header("content-type", "application/json"),
+    )
+    .await
+    .ok_json();
+    // The token does not lift the other rules.
+    send(
+        http.post(format!("{base}/faults/jwks-unreachable"))
+            .bearer_auth("s3cret-admin-token")
+            .header("content-type", "text/plain"),
+    )
+    .await
+    .assert_admin_error(415, "invalid_content_type", "application/json");
+    send(
+        http.get(format!("{base}/keys"))
+            .bearer_auth("s3cret-admin-token")
+            .header("host", "oidc-forge.test.evil.example"),
+    )
+    .await
+    .assert_admin_error(403, "forbidden_host", "DNS rebinding");
+    issuer.shutdown().await;
+}

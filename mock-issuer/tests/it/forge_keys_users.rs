@@ -7,29 +7,11 @@ use oidc_forge::config::{SigningAlg, UserConfig};
 use oidc_forge::forge::claims::{ClaimsError, ClaimsTarget};
 use oidc_forge::forge::rotation::{NEXT_RS256_KID, Rotation, RotationError};
 use oidc_forge::forge::users::{Upserted, UserError, UserPatch};
-use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::*;
 
 const CAROL: &str = "0f6b4c1e-2d3a-4b5c-8d9e-0a1b2c3d4e5f";
-
-impl Harness {
-    async fn client_credentials_token(&self) -> String {
-        let answer = self
-            .token(&[("grant_type", "client_credentials")], Some(WEB))
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        str_of(&answer.json(), "access_token").to_owned()
-    }
-
-    async fn active(&self, token: &str) -> bool {
-        let answer = self
-            .post_form("/introspect", &[("token", token)], Some(WEB))
-            .await;
-        answer.json()["active"] == true
-    }
-}
 
 #[tokio::test]
 async fn rotation_signs_with_the_new_key_and_keeps_the_old_one_for_the_grace_period() {

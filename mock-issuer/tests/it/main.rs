@@ -16,6 +16,7 @@ mod introspect_revoke;
 mod limits;
 mod logout;
 mod properties;
+mod revocation;
 mod secrets;
 mod shutdown;
 mod snapshots;

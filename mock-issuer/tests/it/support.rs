@@ -243,6 +243,24 @@ impl Harness {
         answer.json()
     }
 
+    /// A client_credentials access token of forge-web.
+    pub async fn client_credentials_token(&self) -> String {
+        let answer = self
+            .token(&[("grant_type", "client_credentials")], Some(WEB))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        str_of(&answer.json(), "access_token").to_owned()
+    }
+
+    /// Whether introspection, asked by forge-web, calls `token` active.
+    pub async fn active(&self, token: &str) -> bool {
+        let answer = self
+            .post_form("/introspect", &[("token", token)], Some(WEB))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.json()["active"] == true
+    }
+
     pub async fn userinfo(&self, token: &str) -> Answer {
         let request = self.http.get(self.url("/api/userinfo")).bearer_auth(token);
         Answer::read(request.send().await.expect("userinfo")).await

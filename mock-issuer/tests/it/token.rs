@@ -560,3 +560,99 @@ async fn a_narrowed_refresh_keeps_the_original_scope_on_the_new_refresh_token() 
     assert_eq!(widened_back.status, StatusCode::OK, "{}", widened_back.body);
     assert_eq!(widened_back.json()["scope"], "openid email offline_access");
 }
+
+/// Issue 12.11, RFC 6749 4.1.3: `redirect_uri` is required at the token endpoint only when the
+/// authorization request carried it; when it did not, one naming where the code went is fine.
+#[tokio::test]
+async fn redirect_uri_is_optional_when_the_authorization_request_had_none() {
+    let mut config = Config::default();
+    let mut single: ClientConfig = config.clients[0].clone();
+    single.id = "single-uri".into();
+    single.secret = Some("single-secret".into());
+    single.redirect_uris = vec![REDIRECT_URI.into()];
+    config.clients.push(single);
+    let h = start_with(config).await;
+    let client = Some(("single-uri", "single-secret"));
+    // RFC 6749 3.1.2.3: a plain OAuth request may omit it with one URI registered.
+    let code_without_uri = || async {
+        h.code(&[
+            ("client_id", "single-uri"),
+            ("redirect_uri", ""),
+            ("scope", "read"),
+        ])
+        .await
+    };
+    for send_uri in [false, true] {
+        let code = code_without_uri().await;
+        let form = if send_uri {
+            redeem(&code)
+        } else {
+            without(&redeem(&code), "redirect_uri")
+        };
+        let answer = h.token(&form, client).await;
+        assert_eq!(answer.status, StatusCode::OK, "{send_uri}: {}", answer.body);
+    }
+    let code = code_without_uri().await;
+    let elsewhere = with(
+        &redeem(&code),
+        "redirect_uri",
+        "http://127.0.0.1:8000/auth-callback",
+    );
+    let answer = h.token(&elsewhere, client).await;
+    answer.assert_oauth_error(400, "invalid_grant");
+    assert!(
+        answer.body.contains("the code was sent to"),
+        "{}",
+        answer.body
+    );
+}
+
+/// Issue 12.10: more parameters than the cap is `invalid_request`, and a long run of repeats
+/// is answered at once (the duplicate check is linear).
+#[tokio::test]
+async fn too_many_parameters_are_invalid_request() {
+    let h = start().await;
+    let mut form: Vec<(String, String)> = (0..oidc_forge::params::MAX_PARAMS)
+        .map(|i| (format!("p{i}"), "x".to_owned()))
+        .collect();
+    form.push(("grant_type".into(), "client_credentials".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let answer = h.token(&pairs, Some(WEB)).await;
+    answer.assert_oauth_error(400, "invalid_request");
+    assert!(
+        answer.body.contains("more than 100 parameters"),
+        "{}",
+        answer.body
+    );
+    // 16,000 repeats of one name (the body limit allows that many): refused at the cap,
+    // without scanning every earlier pair.
+    let repeats = "a=1&".repeat(16_000);
+    let answer = Answer::read(
+        h.http
+            .post(h.url("/api/token"))
+            .basic_auth(WEB.0, Some(WEB.1))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("{repeats}grant_type=client_credentials"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    answer.assert_oauth_error(400, "invalid_request");
+    // The authorization endpoint shows its page: with parameters unread, nothing is trusted.
+    let query: String = (0..=oidc_forge::params::MAX_PARAMS)
+        .map(|i| format!("p{i}=x&"))
+        .collect();
+    let page = Answer::read(
+        h.http
+            .get(format!(
+                "{}?{query}client_id=forge-web",
+                h.url("/authorize")
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    page.assert_error_page("more than 100 parameters");
+}

@@ -1,0 +1,328 @@
+//! What revocation reaches, and what it does when its stores are full.
+//!
+//! - A grant (one code redemption) is revoked whole: every access and refresh token issued on
+//!   it, refreshed ones included (RFC 6749 4.1.2 on a replayed code; RFC 7009 2.1 on a revoked
+//!   refresh token; RFC 9700 4.14.2 on a reused one).
+//! - A store that guards revocation or replay never forgets a live entry: full, it refuses the
+//!   request that needs it (`temporarily_unavailable`), and a revocation the issuer must make
+//!   itself revokes everything issued so far rather than fail open.
+
+use oidc_forge::{Config, FixedClock, MockIssuer, StoreLimits};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::sync::Arc;
+
+use crate::support::*;
+
+async fn start_limited(limits: StoreLimits) -> Harness {
+    let clock = Arc::new(FixedClock::new(NOW));
+    let issuer = MockIssuer::builder()
+        .config(Config::default())
+        .clock(clock.clone())
+        .store_limits(limits)
+        .start()
+        .await
+        .expect("issuer starts");
+    Harness {
+        issuer,
+        http: http(),
+        clock,
+    }
+}
+
+impl Harness {
+    async fn refresh(&self, refresh_token: &str) -> Answer {
+        self.token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+            Some(WEB),
+        )
+        .await
+    }
+
+    async fn redeem(&self, code: &str) -> Answer {
+        self.token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(WEB),
+        )
+        .await
+    }
+
+    async fn revoke(&self, token: &str) -> Answer {
+        self.post_form("/revoke", &[("token", token)], Some(WEB))
+            .await
+    }
+}
+
+fn field(tokens: &Value, name: &str) -> String {
+    str_of(tokens, name).to_owned()
+}
+
+/// A code, its tokens, and the tokens of one refresh: AT1 + RT1, then AT2 + RT2.
+struct Chain {
+    code: String,
+    at1: String,
+    at2: String,
+    rt2: String,
+}
+
+async fn refresh_chain(h: &Harness) -> Chain {
+    let code = h.code(&[]).await;
+    let first = h.redeem(&code).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let first = first.json();
+    let refreshed = h.refresh(&field(&first, "refresh_token")).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let refreshed = refreshed.json();
+    // Every token of the chain carries the grant's id.
+    let grant = |token: &str| decode(token).1["grant_id"].clone();
+    assert!(grant(&field(&first, "access_token")).is_string());
+    assert_eq!(
+        grant(&field(&first, "access_token")),
+        grant(&field(&refreshed, "access_token"))
+    );
+    Chain {
+        code,
+        at1: field(&first, "access_token"),
+        at2: field(&refreshed, "access_token"),
+        rt2: field(&refreshed, "refresh_token"),
+    }
+}
+
+/// Issue 12.3: code -> AT1 + RT1, refresh -> AT2 + RT2, replay the code: AT2 and RT2 die too.
+#[tokio::test]
+async fn a_replayed_code_revokes_the_tokens_refreshed_from_it() {
+    let h = start().await;
+    let chain = refresh_chain(&h).await;
+    let other = chain_tokens_of_another_grant(&h).await;
+    assert!(h.active(&chain.at2).await);
+    h.redeem(&chain.code)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert!(!h.active(&chain.at1).await, "AT1");
+    assert!(
+        !h.active(&chain.at2).await,
+        "AT2, refreshed from the replayed code's grant"
+    );
+    assert_eq!(
+        h.userinfo(&chain.at2).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    h.refresh(&chain.rt2)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert!(h.active(&other).await, "another grant is untouched");
+}
+
+async fn chain_tokens_of_another_grant(h: &Harness) -> String {
+    str_of(&h.tokens(&[]).await, "access_token").to_owned()
+}
+
+/// Issue 12.3, RFC 7009 2.1: revoking a refresh token revokes the access tokens of its grant.
+#[tokio::test]
+async fn revoking_a_refresh_token_revokes_every_access_token_of_its_grant() {
+    let h = start().await;
+    let chain = refresh_chain(&h).await;
+    let other = chain_tokens_of_another_grant(&h).await;
+    let answer = h.revoke(&chain.rt2).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(!h.active(&chain.at1).await, "AT1");
+    assert!(!h.active(&chain.at2).await, "AT2");
+    assert!(!h.active(&chain.rt2).await, "RT2");
+    h.refresh(&chain.rt2)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert!(h.active(&other).await, "another grant is untouched");
+    // An access token alone is revoked alone.
+    let fresh = refresh_chain(&h).await;
+    assert_eq!(h.revoke(&fresh.at2).await.status, StatusCode::OK);
+    assert!(!h.active(&fresh.at2).await);
+    assert!(h.active(&fresh.at1).await && h.active(&fresh.rt2).await);
+}
+
+/// RFC 9700 4.14.2: a rotated refresh token that comes back revokes its grant, access tokens
+/// included.
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_its_whole_grant() {
+    let h = start().await;
+    let code = h.code(&[]).await;
+    let first = h.redeem(&code).await.json();
+    let rt1 = field(&first, "refresh_token");
+    let second = h.refresh(&rt1).await.json();
+    let at2 = field(&second, "access_token");
+    let rt2 = field(&second, "refresh_token");
+    h.refresh(&rt1)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert!(!h.active(&field(&first, "access_token")).await);
+    assert!(!h.active(&at2).await);
+    h.refresh(&rt2)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+}
+
+/// Issue 12.4: a full revocation store refuses the next revocation (RFC 7009 2.2.1: 503, not
+/// revoked) and never forgets the ones it holds, until their tokens expire.
+#[tokio::test]
+async fn a_revoked_token_stays_revoked_when_the_store_is_full() {
+    let h = start_limited(StoreLimits::default().revocations(2)).await;
+    let tokens = [
+        h.client_credentials_token().await,
+        h.client_credentials_token().await,
+        h.client_credentials_token().await,
+    ];
+    assert_eq!(h.revoke(&tokens[0]).await.status, StatusCode::OK);
+    assert_eq!(h.revoke(&tokens[1]).await.status, StatusCode::OK);
+    let refused = h.revoke(&tokens[2]).await;
+    refused.assert_oauth_error(503, "temporarily_unavailable");
+    assert!(
+        refused.json()["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("full")),
+        "{}",
+        refused.body
+    );
+    // The old revocations hold; the refused one did not happen.
+    for _ in 0..3 {
+        assert!(!h.active(&tokens[0]).await);
+        assert!(!h.active(&tokens[1]).await);
+        assert!(h.active(&tokens[2]).await);
+    }
+    // Once revoked tokens expire, their records go and there is room again.
+    h.clock.advance(3600);
+    let fresh = h.client_credentials_token().await;
+    assert_eq!(h.revoke(&fresh).await.status, StatusCode::OK);
+    assert!(!h.active(&fresh).await);
+}
+
+/// Issue 12.4: a full code store refuses new codes (RFC 6749 4.1.2.1 `temporarily_unavailable`)
+/// and keeps its redeemed codes, so a replay is still detected and still revokes.
+#[tokio::test]
+async fn a_full_code_store_refuses_new_codes_and_still_catches_replays() {
+    let h = start_limited(StoreLimits::default().codes(2)).await;
+    let code = h.code(&[]).await;
+    let first = h.redeem(&code).await.json();
+    let _second = h.code(&[]).await;
+    h.authorize(&[]).await.assert_redirected_error(
+        "temporarily_unavailable",
+        Some("state-1"),
+        h.issuer.url(),
+    );
+    h.redeem(&code)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert!(!h.active(&field(&first, "access_token")).await);
+    // Codes live a minute: then there is room.
+    h.clock.advance(61);
+    h.code(&[]).await;
+    let sizes = h.issuer.state().store_sizes();
+    assert_eq!(sizes.evicted, 0, "{sizes:?}");
+}
+
+/// Issue 12.4: a full store of rotated refresh tokens refuses the rotation, and the token being
+/// rotated keeps working: reuse detection is never dropped to make room.
+#[tokio::test]
+async fn a_full_rotation_store_refuses_the_refresh_and_keeps_the_token() {
+    let h = start_limited(StoreLimits::default().rotated_refresh_tokens(1)).await;
+    let first = h.tokens(&[]).await;
+    let second = h.refresh(&field(&first, "refresh_token")).await.json();
+    let rt2 = field(&second, "refresh_token");
+    h.refresh(&rt2)
+        .await
+        .assert_oauth_error(503, "temporarily_unavailable");
+    assert!(h.active(&rt2).await, "the refused rotation spent nothing");
+    // The rotated RT1 is still detected as reused.
+    h.refresh(&field(&first, "refresh_token"))
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+}
+
+/// Issue 12.4: when a revocation the issuer must make itself (a replayed code) finds the store
+/// full of live revocations, every token issued until then is revoked, so it never fails open.
+#[tokio::test]
+async fn a_forced_revocation_into_a_full_store_revokes_everything_issued() {
+    let h = start_limited(StoreLimits::default().revocations(1)).await;
+    let bystander = h.tokens(&[]).await;
+    // The one grant revocation the store holds: a refresh token's.
+    let revoked = h.tokens(&[]).await;
+    let filler = field(&revoked, "access_token");
+    assert_eq!(
+        h.revoke(&field(&revoked, "refresh_token")).await.status,
+        StatusCode::OK
+    );
+    let code = h.code(&[]).await;
+    let victim = h.redeem(&code).await.json();
+    h.redeem(&code)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert!(!h.active(&field(&victim, "access_token")).await);
+    assert!(!h.active(&field(&bystander, "access_token")).await);
+    assert!(!h.active(&filler).await);
+    h.refresh(&field(&bystander, "refresh_token"))
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert_eq!(h.issuer.state().store_sizes().revoked_until, Some(NOW));
+    // Tokens issued afterwards are valid.
+    h.clock.advance(1);
+    let after = h.tokens(&[]).await;
+    assert!(h.active(&field(&after, "access_token")).await);
+}
+
+/// Issue 12.11, RFC 7662 4: a client learns only about its own tokens and those meant for it.
+#[tokio::test]
+async fn introspection_shows_a_client_its_own_tokens_only() {
+    let mut config = Config::default();
+    let mut gateway = config.client("forge-web").unwrap().clone();
+    gateway.id = "gateway".into();
+    gateway.secret = Some("gateway-secret".into());
+    let mut peer = gateway.clone();
+    peer.id = "peer".into();
+    peer.secret = Some("peer-secret".into());
+    gateway.introspect_any_token = true;
+    let mut api = gateway.clone();
+    api.id = "castles-api".into();
+    api.secret = Some("castles-api-secret".into());
+    api.introspect_any_token = false;
+    config.client_mut("forge-web").unwrap().audience =
+        vec!["forge-web".into(), "castles-api".into()];
+    config.clients.extend([gateway, peer, api]);
+    let h = start_with(config).await;
+    let tokens = h.tokens(&[]).await;
+    let introspect = |who: (&'static str, &'static str), token: String| {
+        let h = &h;
+        async move {
+            h.post_form("/introspect", &[("token", &token)], Some(who))
+                .await
+                .json()
+        }
+    };
+    let access = field(&tokens, "access_token");
+    let refresh = field(&tokens, "refresh_token");
+    assert_eq!(introspect(WEB, access.clone()).await["active"], true);
+    assert_eq!(introspect(WEB, refresh.clone()).await["active"], true);
+    // Another client: as if the tokens did not exist.
+    let peer = ("peer", "peer-secret");
+    assert_eq!(
+        introspect(peer, access.clone()).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        introspect(peer, refresh.clone()).await,
+        serde_json::json!({"active": false})
+    );
+    // The audience of the access token may introspect it, not the client's refresh token.
+    let api = ("castles-api", "castles-api-secret");
+    assert_eq!(introspect(api, access.clone()).await["active"], true);
+    assert_eq!(introspect(api, refresh.clone()).await["active"], false);
+    // A client configured to see everything does.
+    let gateway = ("gateway", "gateway-secret");
+    assert_eq!(introspect(gateway, access).await["active"], true);
+    assert_eq!(introspect(gateway, refresh).await["active"], true);
+}
