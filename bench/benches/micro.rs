@@ -89,7 +89,8 @@ mod sign {
             scopes,
             nonce: None,
             code: None,
-            rotating: None,
+            grant_id: None,
+            refresh_token: None,
         }
     }
 
@@ -103,7 +104,7 @@ mod sign {
         let scopes = vec!["read".to_owned()];
         bencher.bench_local(|| {
             let grant = client_credentials(client, &scopes);
-            tokens::issue(&state, &config, grant).expect("issue")
+            tokens::issue(&state, &config, grant, 1_900_000_000).expect("issue")
         });
     }
 

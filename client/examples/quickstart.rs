@@ -390,7 +390,13 @@ async fn refresh(
     jar: PrivateCookieJar,
     headers: HeaderMap,
 ) -> Response {
-    if cross_site_refusal(&Method::POST, &headers, &[state.app_url.clone()]).is_some() {
+    if cross_site_refusal(
+        &Method::POST,
+        &headers,
+        std::slice::from_ref(&state.app_url),
+    )
+    .is_some()
+    {
         return page(
             StatusCode::FORBIDDEN,
             "<h1>Cross-site request refused</h1>".into(),
@@ -417,8 +423,13 @@ async fn logout(
     headers: HeaderMap,
 ) -> Response {
     // A cross-site form cannot log users out (RFC 9700 4.7, by analogy).
-    let own_origin = [state.app_url.clone()];
-    if cross_site_refusal(&Method::POST, &headers, &own_origin).is_some() {
+    if cross_site_refusal(
+        &Method::POST,
+        &headers,
+        std::slice::from_ref(&state.app_url),
+    )
+    .is_some()
+    {
         return page(
             StatusCode::FORBIDDEN,
             "<h1>Cross-site logout refused</h1>".into(),

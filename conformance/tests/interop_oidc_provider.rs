@@ -54,6 +54,9 @@ fn missing_toolchain() -> Option<String> {
     None
 }
 
+/// An interop test: an async function that panics on failure.
+type InteropTest = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
 /// Runs each interop test as a named trial. Without node or the npm packages, the trials are
 /// reported as ignored (never as passed), with the reason in their names; under `CI` they run,
 /// and fail on the missing toolchain.
@@ -61,10 +64,7 @@ fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
     let missing = missing_toolchain();
     let in_ci = std::env::var_os("CI").is_some();
-    let tests: [(
-        &str,
-        fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
-    ); 3] = [
+    let tests: [(&str, InteropTest); 3] = [
         (
             "code_flow_userinfo_and_refresh_against_oidc_provider",
             || Box::pin(code_flow_userinfo_and_refresh_against_oidc_provider()),

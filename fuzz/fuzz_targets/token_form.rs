@@ -1,15 +1,16 @@
 //! Any bytes as a token request body (RFC 6749 4.1.3, 6, 4.4) through the issuer's router. The
 //! first byte picks the client authentication, so the grant rules behind it are reached; before
-//! each input a known code (`fuzz-code`, PKCE S256 of `FUZZ_VERIFIER`) and a known refresh token
-//! (`fuzz-refresh`) are stored, so redemption, PKCE, redirect URI checks and rotation run on
-//! fuzzed parameters rather than stopping at "unknown code".
+//! each input a known code (`fuzz-code`, PKCE S256 of `FUZZ_VERIFIER`) and a refresh family are
+//! stored, and `fuzz-refresh` in the input stands for the family's current refresh token, so
+//! redemption, PKCE, redirect URI checks and rotation run on fuzzed parameters rather than
+//! stopping at "unknown code".
 #![no_main]
 
 use axum::body::Body;
 use axum::http::{Request, header};
 use libfuzzer_sys::fuzz_target;
 use oidc_forge::rules::pkce::{self, PkceChallenge, PkceMethod};
-use oidc_forge::state::{CodeGrant, Login, RefreshGrant};
+use oidc_forge::state::{CodeGrant, Login, RefreshFamily};
 use oidc_forge_fuzz::{STATE, assert_expected_status, send};
 
 const FUZZ_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -32,11 +33,13 @@ fuzz_target!(|data: &[u8]| {
         auth_time: now,
         acr: "0",
     };
-    STATE.store_code(
-        "fuzz-code".into(),
+    // A full store refuses (fail closed); the target then fuzzes that answer instead.
+    let _ = STATE.store_code(
+        "fuzz-code",
         CodeGrant {
             client_id: "forge-web".into(),
             redirect_uri: Some("http://localhost:8000/auth-callback".into()),
+            delivered_to: "http://localhost:8000/auth-callback".into(),
             scopes: vec!["openid".into(), "offline_access".into(), "read".into()],
             nonce: Some("fuzz-nonce".into()),
             pkce: Some(PkceChallenge {
@@ -48,14 +51,15 @@ fuzz_target!(|data: &[u8]| {
             redeemed: None,
         },
     );
-    STATE.store_refresh_token(
-        "fuzz-refresh".into(),
-        RefreshGrant {
+    let refresh_token = STATE.start_refresh_family(
+        "fuzz-family",
+        RefreshFamily {
             client_id: "forge-web".into(),
             scopes: vec!["openid".into(), "offline_access".into(), "read".into()],
             login,
+            generation: 0,
+            issued_at: now,
             expires_at: now + 3600,
-            family: "fuzz-family".into(),
         },
     );
 
@@ -72,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
         request = request.header(header::AUTHORIZATION, authorization);
     }
     let request = request
-        .body(Body::from(body.to_vec()))
+        .body(Body::from(with_refresh_token(body, &refresh_token)))
         .expect("a request with static parts");
     let (status, response) = send(request);
     assert_expected_status(status);
@@ -81,3 +85,20 @@ fuzz_target!(|data: &[u8]| {
         serde_json::from_slice(&response).expect("the token endpoint answers JSON");
     assert!(json.is_object());
 });
+
+/// `body` with every `fuzz-refresh` replaced by the real refresh token.
+fn with_refresh_token(body: &[u8], token: &str) -> Vec<u8> {
+    const PLACEHOLDER: &[u8] = b"fuzz-refresh";
+    let mut out = Vec::with_capacity(body.len() + token.len());
+    let mut rest = body;
+    while let Some(at) = rest
+        .windows(PLACEHOLDER.len())
+        .position(|window| window == PLACEHOLDER)
+    {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(token.as_bytes());
+        rest = &rest[at + PLACEHOLDER.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}

@@ -41,18 +41,19 @@ fn report(label: &str, done: u64, started: Instant, sizes: StoreSizes) {
     let elapsed = started.elapsed().as_secs_f64();
     println!(
         "{label:>7} requests={done:>9} t={elapsed:>7.1}s rate={:>6.0}/s rss={:>6} KiB peak={:>6} KiB \
-         codes={} refresh={} rotated={} revoked={} sessions={} interactions={} log={} evicted={}",
+         codes={} refresh={} revoked={} revoked_grants={} sessions={} interactions={} log={} evicted={} refused={}",
         done as f64 / elapsed.max(0.001),
         rss,
         peak,
         sizes.codes,
         sizes.refresh_tokens,
-        sizes.rotated_refresh_tokens,
         sizes.revoked_access_tokens,
+        sizes.revoked_grants,
         sizes.sessions,
         sizes.interactions,
         sizes.request_log,
         sizes.evicted,
+        sizes.refused,
     );
 }
 

@@ -268,6 +268,7 @@ pub struct MockIssuerBuilder {
     addr: Option<SocketAddr>,
     forge: ForgeOptions,
     store_limits: StoreLimits,
+    timeouts: server::Timeouts,
 }
 
 impl MockIssuerBuilder {
@@ -330,6 +331,13 @@ impl MockIssuerBuilder {
         self
     }
 
+    /// How long the server waits for a slow client's headers and body
+    /// ([`server::Timeouts::default`]: 10 s each).
+    pub fn timeouts(mut self, timeouts: server::Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
     /// Builds the state without a socket: for [`server::router`] in socket-free tests.
     pub fn build_state(self, default_issuer: &str) -> Result<AppState, StartError> {
         let config = self.config.unwrap_or_default();
@@ -355,6 +363,7 @@ impl MockIssuerBuilder {
             rng,
             self.forge,
             self.store_limits,
+            self.timeouts,
         )?))
     }
 

@@ -59,6 +59,36 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for a request's body once its headers are in; then 408.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the server waits for a slow client ([`HEADER_READ_TIMEOUT`] and
+/// [`BODY_READ_TIMEOUT`] by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// For a request's header section; then the connection is closed.
+    pub header_read: Duration,
+    /// For a request's body once its headers are in; then 408.
+    pub body_read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header_read: HEADER_READ_TIMEOUT,
+            body_read: BODY_READ_TIMEOUT,
+        }
+    }
+}
+
+impl Timeouts {
+    /// Both timeouts at `timeout`: short ones make tests of slow clients fast.
+    pub fn uniform(timeout: Duration) -> Self {
+        Self {
+            header_read: timeout,
+            body_read: timeout,
+        }
+    }
+}
+
 /// Longest wait for in-flight requests at shutdown; a request still running after it (a
 /// scripted fault delay of minutes, say) is cut, so a test run never hangs on shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -106,7 +136,7 @@ pub fn router(state: AppState) -> Router {
             .nest(&prefix, routes)
     };
     routes
-        .layer(axum::middleware::from_fn(limits))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Log the method and path only: queries carry codes, states and sometimes tokens.
         .layer(
@@ -123,7 +153,11 @@ pub fn router(state: AppState) -> Router {
 /// (414), the body length (413, from `Content-Length` before reading when it is announced) and
 /// the body's arrival time (408). The body is read here once, whole; the endpoints then take
 /// the bytes without waiting. A request without a body costs two length checks.
-pub async fn limits(request: Request, next: Next) -> Response {
+pub async fn limits(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let target = request
         .uri()
         .path_and_query()
@@ -157,12 +191,13 @@ pub async fn limits(request: Request, next: Next) -> Response {
         return body_too_large(Some(length));
     }
     let (parts, body) = request.into_parts();
-    match tokio::time::timeout(BODY_READ_TIMEOUT, read_body(body, MAX_BODY_BYTES)).await {
+    let timeout = state.timeouts.body_read;
+    match tokio::time::timeout(timeout, read_body(body, MAX_BODY_BYTES)).await {
         Err(_elapsed) => limit_error(
             StatusCode::REQUEST_TIMEOUT,
             format!(
-                "the request body did not arrive within {} s of the headers",
-                BODY_READ_TIMEOUT.as_secs()
+                "the request body did not arrive within {} ms of the headers",
+                timeout.as_millis()
             ),
         ),
         Ok(Err(BodyError::TooLarge)) => body_too_large(None),
@@ -251,10 +286,11 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_read = state.timeouts.header_read;
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_read)
         .max_header_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS);
     let graceful = GracefulShutdown::new();

@@ -20,6 +20,8 @@ use crate::random::TokenRng;
 use crate::rules::authorization::AuthorizationRequest;
 use crate::rules::pkce::PkceChallenge;
 use crate::store::key_digest;
+use crate::store::refresh::RefreshStore;
+pub use crate::store::refresh::{Presented, RefreshFamily, RotationRace};
 pub use crate::store::{BoundedMap, Expiring, KeyDigest, Overflow, StoreFull};
 
 /// Paths of the endpoints, relative to the issuer URL (Fief's layout).
@@ -67,7 +69,8 @@ pub struct IssuerState {
     writer: Mutex<()>,
     /// Authorization codes, until they expire, redeemed ones included (replay detection).
     pub codes: Mutex<BoundedMap<CodeGrant>>,
-    pub refresh_tokens: Mutex<RefreshStore>,
+    /// One entry per grant with a refresh token ([`crate::store::refresh`]).
+    refresh_tokens: Mutex<RefreshStore>,
     revocations: Mutex<Revocations>,
     /// Browser sessions, for [`limits::SESSION_LIFETIME`].
     sessions: Mutex<BoundedMap<Session>>,
@@ -75,6 +78,8 @@ pub struct IssuerState {
     interactions: Mutex<BoundedMap<PendingLogin>>,
     /// Scripted faults, the request log, queued claims and the admin API switch.
     pub forge: ForgeState,
+    /// How long the server waits for slow clients.
+    pub timeouts: crate::server::Timeouts,
 }
 
 /// Who signed in, when, and how strongly: carried from login to every token of the grant.
@@ -103,52 +108,6 @@ pub struct CodeGrant {
     /// The grant its first redemption created, set before any token is signed: every token of
     /// the grant carries this id, so a replay revokes them all (RFC 6749 4.1.2).
     pub redeemed: Option<String>,
-}
-
-/// A refresh token's grant (RFC 6749 6).
-#[derive(Debug, Clone)]
-pub struct RefreshGrant {
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub login: Login,
-    pub issued_at: u64,
-    pub expires_at: u64,
-    /// The grant (the code redemption) this token descends from: every refresh token and access
-    /// token of one rotation chain shares it, and revoking it revokes them all.
-    pub family: String,
-}
-
-/// Active refresh tokens and the ones rotated away (kept to detect replay, RFC 9700 4.14.2).
-#[derive(Debug)]
-pub struct RefreshStore {
-    pub active: BoundedMap<RefreshGrant>,
-    /// Rotated token -> (family, expiry of the token it was).
-    pub rotated: BoundedMap<RotatedToken>,
-}
-
-/// A refresh token rotated away: if it comes back, its grant is revoked (RFC 9700 4.14.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RotatedToken {
-    pub family: String,
-    pub expires_at: u64,
-}
-
-impl RefreshStore {
-    fn new(limits: &StoreLimits) -> Self {
-        Self {
-            active: BoundedMap::new("refresh token", limits.refresh_tokens, Overflow::Refuse),
-            rotated: BoundedMap::new(
-                "rotated refresh token",
-                limits.rotated_refresh_tokens,
-                Overflow::Refuse,
-            ),
-        }
-    }
-
-    /// Drops every active token of `family`.
-    pub fn revoke_family(&mut self, family: &str) {
-        self.active.retain(|_, grant| grant.family != family);
-    }
 }
 
 /// What is revoked before its time: access tokens by `jti`, grants by id (every token they
@@ -209,10 +168,9 @@ pub mod limits {
     /// Authorization codes issued and not yet expired (redeemed ones are kept until expiry to
     /// detect replay, RFC 6749 4.1.2).
     pub const CODES: usize = 20_000;
-    /// Refresh tokens that may still be redeemed.
+    /// Grants with a refresh token that may still be redeemed (one entry each, however often
+    /// it rotates); past it the oldest is forgotten and its refresh token stops working.
     pub const REFRESH_TOKENS: usize = 20_000;
-    /// Refresh tokens rotated away, kept to detect replay (RFC 9700 4.14.2).
-    pub const ROTATED_REFRESH_TOKENS: usize = 20_000;
     /// Access tokens revoked before their `exp`, and revoked grants.
     pub const REVOCATIONS: usize = 20_000;
     /// Browser sessions at the issuer.
@@ -232,8 +190,8 @@ pub mod limits {
 #[non_exhaustive]
 pub struct StoreLimits {
     pub codes: usize,
+    /// Grants with a live refresh token.
     pub refresh_tokens: usize,
-    pub rotated_refresh_tokens: usize,
     /// Revoked access tokens, and revoked grants, each.
     pub revocations: usize,
     pub sessions: usize,
@@ -245,7 +203,6 @@ impl Default for StoreLimits {
         Self {
             codes: limits::CODES,
             refresh_tokens: limits::REFRESH_TOKENS,
-            rotated_refresh_tokens: limits::ROTATED_REFRESH_TOKENS,
             revocations: limits::REVOCATIONS,
             sessions: limits::SESSIONS,
             interactions: limits::INTERACTIONS,
@@ -260,15 +217,9 @@ impl StoreLimits {
         self
     }
 
-    /// Caps the refresh tokens that may be redeemed.
+    /// Caps the grants with a live refresh token.
     pub fn refresh_tokens(mut self, capacity: usize) -> Self {
         self.refresh_tokens = capacity;
-        self
-    }
-
-    /// Caps the rotated refresh tokens kept to detect reuse.
-    pub fn rotated_refresh_tokens(mut self, capacity: usize) -> Self {
-        self.rotated_refresh_tokens = capacity;
         self
     }
 
@@ -283,7 +234,6 @@ impl StoreLimits {
         Self {
             codes: capacity,
             refresh_tokens: capacity,
-            rotated_refresh_tokens: capacity,
             revocations: capacity,
             sessions: capacity,
             interactions: capacity,
@@ -292,18 +242,6 @@ impl StoreLimits {
 }
 
 impl Expiring for CodeGrant {
-    fn expires_at(&self) -> u64 {
-        self.expires_at
-    }
-}
-
-impl Expiring for RefreshGrant {
-    fn expires_at(&self) -> u64 {
-        self.expires_at
-    }
-}
-
-impl Expiring for RotatedToken {
     fn expires_at(&self) -> u64 {
         self.expires_at
     }
@@ -327,15 +265,16 @@ impl Expiring for PendingLogin {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreSizes {
     pub codes: usize,
+    /// Grants with a live refresh token.
     pub refresh_tokens: usize,
-    pub rotated_refresh_tokens: usize,
     pub revoked_access_tokens: usize,
     pub revoked_grants: usize,
     pub sessions: usize,
     pub interactions: usize,
     pub request_log: usize,
     pub queued_claims: usize,
-    /// Unexpired sessions and login pages forgotten because their store was full.
+    /// Unexpired refresh grants, sessions and login pages forgotten because their store was
+    /// full.
     pub evicted: u64,
     /// Entries refused because their store was full of live ones, all stores together.
     pub refused: u64,
@@ -368,11 +307,12 @@ impl IssuerState {
             rng,
             ForgeOptions::default(),
             StoreLimits::default(),
+            crate::server::Timeouts::default(),
         )
     }
 
-    /// [`IssuerState::new`] with the forge's options (admin API, request log size) and the
-    /// stores' capacities.
+    /// [`IssuerState::new`] with the forge's options (admin API, request log size), the
+    /// stores' capacities and the server's timeouts.
     pub fn with_forge(
         config: Config,
         issuer: String,
@@ -380,6 +320,7 @@ impl IssuerState {
         rng: TokenRng,
         forge: ForgeOptions,
         limits: StoreLimits,
+        timeouts: crate::server::Timeouts,
     ) -> Result<Self, StateError> {
         let keys = KeySet::from_config(&config)?;
         for client in &config.clients {
@@ -400,6 +341,9 @@ impl IssuerState {
         let discovery_json = crate::endpoints::discovery::document(&config, &issuer, &keys)
             .to_string()
             .into();
+        // The key that authenticates refresh tokens: from the issuer's RNG, so a seed makes
+        // them deterministic too.
+        let refresh_key = rng.secret();
         Ok(Self {
             config: RwLock::new(Arc::new(config)),
             issuer,
@@ -415,7 +359,10 @@ impl IssuerState {
                 limits.codes,
                 Overflow::Refuse,
             )),
-            refresh_tokens: Mutex::new(RefreshStore::new(&limits)),
+            refresh_tokens: Mutex::new(RefreshStore::new(
+                limits.refresh_tokens,
+                refresh_key.as_bytes(),
+            )),
             revocations: Mutex::new(Revocations {
                 tokens: BoundedMap::new("revoked token", limits.revocations, Overflow::Refuse),
                 grants: BoundedMap::new("revoked grant", limits.revocations, Overflow::Refuse),
@@ -432,6 +379,7 @@ impl IssuerState {
                 Overflow::EvictOldest,
             )),
             forge: ForgeState::new(forge),
+            timeouts,
         })
     }
 
@@ -521,11 +469,27 @@ impl IssuerState {
         lock(&self.codes).insert(code, grant, now).map(drop)
     }
 
-    pub fn store_refresh_token(&self, token: &str, grant: RefreshGrant) -> Result<(), StoreFull> {
+    /// Starts the refresh family of grant `family` and returns its first refresh token.
+    pub fn start_refresh_family(&self, family: &str, grant: RefreshFamily) -> String {
         let now = self.now();
-        let mut store = lock(&self.refresh_tokens);
-        store.rotated.purge_expired_oldest(now);
-        store.active.insert(token, grant, now).map(drop)
+        lock(&self.refresh_tokens).start(family, grant, now)
+    }
+
+    /// What a presented refresh token is: its family's current one, a spent one, or unknown.
+    pub fn presented_refresh_token(&self, token: &str) -> Presented {
+        let now = self.now();
+        lock(&self.refresh_tokens).presented(token, now)
+    }
+
+    /// Rotates `family` past generation `seen`: the new token, valid until `expires_at`.
+    pub fn rotate_refresh_token(
+        &self,
+        family: &str,
+        seen: u64,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<String, RotationRace> {
+        lock(&self.refresh_tokens).rotate(family, seen, now, expires_at)
     }
 
     /// Revokes one access token until its `exp` (RFC 7009 2.1); refused when the store is full
@@ -552,7 +516,7 @@ impl IssuerState {
                 .map_or(until, |&known| known.max(until));
             revocations.grants.insert(grant, until, now)?;
         }
-        lock(&self.refresh_tokens).revoke_family(grant);
+        lock(&self.refresh_tokens).end(grant);
         Ok(())
     }
 
@@ -572,11 +536,7 @@ impl IssuerState {
             revocations.tokens.clear();
             revocations.grants.clear();
         }
-        {
-            let mut refresh = lock(&self.refresh_tokens);
-            refresh.active.clear();
-            refresh.rotated.clear();
-        }
+        lock(&self.refresh_tokens).clear();
         tracing::error!(
             revoked_until = now,
             "the revocation store is full of live revocations: every token issued until now is revoked, so that this revocation holds"
@@ -675,20 +635,15 @@ impl IssuerState {
         let interactions = lock(&self.interactions);
         StoreSizes {
             codes: codes.len(),
-            refresh_tokens: refresh.active.len(),
-            rotated_refresh_tokens: refresh.rotated.len(),
+            refresh_tokens: refresh.len(),
             revoked_access_tokens: revocations.tokens.len(),
             revoked_grants: revocations.grants.len(),
             sessions: sessions.len(),
             interactions: interactions.len(),
             request_log: self.forge.requests.len(),
             queued_claims: self.forge.queued_claims.len(),
-            evicted: sessions.evicted() + interactions.evicted(),
-            refused: codes.refused()
-                + refresh.active.refused()
-                + refresh.rotated.refused()
-                + revocations.tokens.refused()
-                + revocations.grants.refused(),
+            evicted: refresh.evicted() + sessions.evicted() + interactions.evicted(),
+            refused: codes.refused() + revocations.tokens.refused() + revocations.grants.refused(),
             revoked_until: revocations.issued_until,
         }
     }

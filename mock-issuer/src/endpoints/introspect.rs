@@ -15,7 +15,7 @@ use crate::config::ClientConfig;
 use crate::endpoints::form_params;
 use crate::error::{OAuthError, no_store_json};
 use crate::rules::{client_auth, tokens};
-use crate::state::{AppState, IssuerState, lock};
+use crate::state::{AppState, IssuerState, Presented};
 
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match introspect(&state, &headers, &body) {
@@ -73,11 +73,13 @@ fn access_token_info(state: &IssuerState, caller: &ClientConfig, token: &str) ->
 }
 
 fn refresh_token_info(state: &IssuerState, caller: &ClientConfig, token: &str) -> Option<Value> {
-    let now = state.now();
-    let store = lock(&state.refresh_tokens);
-    let grant = store.active.get(token).filter(|grant| {
-        grant.expires_at > now && (caller.introspect_any_token || grant.client_id == caller.id)
-    })?;
+    // A spent refresh token is not active (RFC 7662 2.2); expired ones read as unknown.
+    let Presented::Current { grant, .. } = state.presented_refresh_token(token) else {
+        return None;
+    };
+    if !(caller.introspect_any_token || grant.client_id == caller.id) {
+        return None;
+    }
     Some(json!({
         "active": true,
         "token_type": "refresh_token",

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::endpoints::form_params;
 use crate::error::{OAuthError, no_store_json};
 use crate::rules::{client_auth, tokens};
-use crate::state::{AppState, IssuerState, StoreFull, lock};
+use crate::state::{AppState, IssuerState, Presented, StoreFull};
 
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match revoke(&state, &headers, &body) {
@@ -37,15 +37,11 @@ fn revoke(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<(), O
     };
     let unavailable = |full: StoreFull| OAuthError::temporarily_unavailable(full.to_string());
     let now = state.now();
-    let refresh_family = {
-        let store = lock(&state.refresh_tokens);
-        match store.active.get(token) {
-            Some(grant) if grant.client_id != client.id => return Err(not_yours()),
-            Some(grant) => Some(grant.family.clone()),
-            None => None,
+    // A spent (rotated) refresh token is invalid already: RFC 7009 2.2, not an error.
+    if let Presented::Current { family, grant } = state.presented_refresh_token(token) {
+        if grant.client_id != client.id {
+            return Err(not_yours());
         }
-    };
-    if let Some(family) = refresh_family {
         // Past the `exp` of any access token of the grant issued until now.
         let until = now.saturating_add(config.lifetimes.access_token);
         return state.revoke_grant(&family, until).map_err(unavailable);

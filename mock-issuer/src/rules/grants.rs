@@ -7,7 +7,7 @@ use crate::params::Params;
 use crate::rules::pkce;
 use crate::rules::scope;
 use crate::rules::tokens::{self, Grant, IssueError, Subject, TokenResponse};
-use crate::state::{CodeGrant, IssuerState, RotatedToken, lock};
+use crate::state::{CodeGrant, IssuerState, Presented, RefreshFamily, lock};
 
 /// Parses `grant_type` (RFC 6749 5.2 `unsupported_grant_type`).
 pub fn parse_grant_type(params: &Params) -> Result<GrantType, OAuthError> {
@@ -42,10 +42,7 @@ pub fn check_client_may_use(client: &ClientConfig, grant: GrantType) -> Result<(
 
 /// What the token endpoint answers when tokens could not be issued.
 fn issue_failure(error: IssueError) -> OAuthError {
-    match error {
-        IssueError::StoreFull(full) => OAuthError::temporarily_unavailable(full.to_string()),
-        other => OAuthError::server_error(other.to_string()),
-    }
+    OAuthError::server_error(error.to_string())
 }
 
 /// How long a revoked grant's record must live: past the `exp` of any access token of it,
@@ -106,6 +103,19 @@ pub fn redeem_code(
     let user = config.find_user(&grant.login.sub).ok_or_else(|| {
         OAuthError::invalid_grant("the user of this authorization code no longer exists")
     })?;
+    let refresh_token = tokens::offers_refresh_token(client, &grant.scopes).then(|| {
+        state.start_refresh_family(
+            &grant_id,
+            RefreshFamily {
+                client_id: client.id.clone(),
+                scopes: grant.scopes.clone(),
+                login: grant.login.clone(),
+                generation: 0,
+                issued_at: now,
+                expires_at: now.saturating_add(config.lifetimes.refresh_token),
+            },
+        )
+    });
     let issued = tokens::issue(
         state,
         config,
@@ -116,7 +126,7 @@ pub fn redeem_code(
             nonce: grant.nonce.as_deref(),
             code: Some(code),
             grant_id: Some(&grant_id),
-            rotating: None,
+            refresh_token: refresh_token.as_deref(),
         },
         now,
     )
@@ -166,31 +176,26 @@ pub fn refresh(
     let token = params
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required (RFC 6749 6)"))?;
-    let grant = {
-        let store = lock(&state.refresh_tokens);
-        if let Some(rotated) = store.rotated.get(token).cloned() {
-            drop(store);
+    let (family, grant) = match state.presented_refresh_token(token) {
+        Presented::Current { family, grant } => (family, grant),
+        Presented::Reused { family, .. } => {
             // A rotated token came back: it was stolen or replayed; end the whole grant.
-            state.revoke_grant_or_everything(&rotated.family, revocation_lifetime(config, now));
+            state.revoke_grant_or_everything(&family, revocation_lifetime(config, now));
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used; its grant is revoked (RFC 9700 4.14.2)",
             ));
         }
-        let Some(grant) = store.active.get(token).cloned() else {
+        Presented::Unknown => {
             return Err(OAuthError::invalid_grant(
                 "the refresh token is unknown, revoked or expired",
             ));
-        };
-        if grant.expires_at <= now {
-            return Err(OAuthError::invalid_grant("the refresh token has expired"));
         }
-        if grant.client_id != client.id {
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was issued to another client (RFC 6749 6)",
-            ));
-        }
-        grant
     };
+    if grant.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client (RFC 6749 6)",
+        ));
+    }
 
     // RFC 6749 6: the scope may narrow, never widen.
     let scopes = match params.get("scope") {
@@ -208,26 +213,16 @@ pub fn refresh(
     let user = config.find_user(&grant.login.sub).ok_or_else(|| {
         OAuthError::invalid_grant("the user of this refresh token no longer exists")
     })?;
-    // The rotation happens under the lock so one refresh token yields one successor. The
-    // marker that detects the old token's reuse is stored first: if its store is full, the
-    // refresh is refused and the old token stays as it was.
-    {
-        let mut store = lock(&state.refresh_tokens);
-        if !store.active.contains_key(token) {
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was used concurrently: another request rotated it first; use the refresh token from that response (RFC 9700 4.14.2)",
-            ));
-        }
-        let marker = RotatedToken {
-            family: grant.family.clone(),
-            expires_at: grant.expires_at,
-        };
-        store
-            .rotated
-            .insert(token, marker, now)
-            .map_err(|full| OAuthError::temporarily_unavailable(full.to_string()))?;
-        store.active.remove(token);
-    }
+    // One refresh token yields one successor: the rotation is refused if another request
+    // rotated the family since this one read it.
+    let successor = state
+        .rotate_refresh_token(
+            &family,
+            grant.generation,
+            now,
+            now.saturating_add(config.lifetimes.refresh_token),
+        )
+        .map_err(|lost| OAuthError::invalid_grant(lost.to_string()))?;
     // Core 12.2: a refreshed ID token keeps iss, sub, aud and the original auth_time, without nonce.
     let issued = tokens::issue(
         state,
@@ -238,13 +233,13 @@ pub fn refresh(
             scopes: &scopes,
             nonce: None,
             code: None,
-            grant_id: Some(&grant.family),
-            rotating: Some(&grant),
+            grant_id: Some(&family),
+            refresh_token: Some(&successor),
         },
         now,
     )
     .map_err(issue_failure)?;
-    revoke_again_if_revoked_meanwhile(state, &grant.family, now, issued.access_token_exp);
+    revoke_again_if_revoked_meanwhile(state, &family, now, issued.access_token_exp);
     Ok(issued.response)
 }
 
@@ -294,7 +289,7 @@ pub fn client_credentials(
             nonce: None,
             code: None,
             grant_id: None,
-            rotating: None,
+            refresh_token: None,
         },
         now,
     )

@@ -7,7 +7,7 @@ use crate::config::{ClientConfig, Config, GrantType, UserConfig};
 use crate::keys::{SigningKey, TokenTyp};
 use crate::rules::claims::{AccessTokenClaims, IdTokenClaims, released_user_claims};
 use crate::rules::scope;
-use crate::state::{IssuerState, Login, RefreshGrant, StoreFull};
+use crate::state::{IssuerState, Login};
 
 /// Who a token is about.
 #[derive(Debug, Clone, Copy)]
@@ -30,9 +30,16 @@ pub struct Grant<'a> {
     /// The grant (code redemption) every token issued here belongs to; `None` for client
     /// credentials.
     pub grant_id: Option<&'a str>,
-    /// The refresh grant being rotated: its successor keeps its scope and family, whatever
-    /// narrower scope this access token has (RFC 6749 6).
-    pub rotating: Option<&'a RefreshGrant>,
+    /// The refresh token of the grant, already in the store ([`offers_refresh_token`]).
+    pub refresh_token: Option<&'a str>,
+}
+
+/// Whether a new grant gets a refresh token: with `offline_access` (Core 11), for an end user,
+/// to a client allowed to refresh. A refresh always yields a successor, the old token being
+/// spent.
+pub fn offers_refresh_token(client: &ClientConfig, scopes: &[String]) -> bool {
+    scope::contains(scopes, "offline_access")
+        && client.grant_types.contains(&GrantType::RefreshToken)
 }
 
 /// Why tokens could not be issued.
@@ -43,9 +50,6 @@ pub enum IssueError {
     NoSigningKey(String),
     #[error("cannot encode claims: {0}")]
     Encode(String),
-    /// The refresh token could not be kept: nothing was issued.
-    #[error(transparent)]
-    StoreFull(#[from] StoreFull),
 }
 
 /// A successful token response (RFC 6749 5.1).
@@ -68,8 +72,8 @@ pub struct Issued {
     pub access_token_exp: u64,
 }
 
-/// Issues the access token, the ID token when `openid` was granted, and a refresh token when
-/// `offline_access` was granted to a client allowed to refresh.
+/// Issues the access token and, when `openid` was granted, the ID token, with the grant's
+/// refresh token if it has one.
 pub fn issue(
     state: &IssuerState,
     config: &Config,
@@ -111,45 +115,13 @@ pub fn issue(
         _ => None,
     };
 
-    // A rotation always yields a successor, since the old token is spent; a new grant yields a
-    // refresh token only with offline_access (Core 11) for a client allowed to refresh. Either
-    // way the refresh token belongs to the grant.
-    let refresh_scopes = match (grant.subject, grant.rotating) {
-        (Subject::User(..), Some(rotating)) => Some(rotating.scopes.clone()),
-        (Subject::User(..), None)
-            if scope::contains(grant.scopes, "offline_access")
-                && grant.client.grant_types.contains(&GrantType::RefreshToken) =>
-        {
-            Some(grant.scopes.to_vec())
-        }
-        _ => None,
-    };
-    let refresh_token = match (grant.subject, refresh_scopes, grant.grant_id) {
-        (Subject::User(_, login), Some(scopes), Some(family)) => {
-            let token = state.rng.secret();
-            state.store_refresh_token(
-                &token,
-                RefreshGrant {
-                    client_id: grant.client.id.clone(),
-                    scopes,
-                    login: login.clone(),
-                    issued_at: now,
-                    expires_at: now + lifetimes.refresh_token,
-                    family: family.to_owned(),
-                },
-            )?;
-            Some(token)
-        }
-        _ => None,
-    };
-
     Ok(Issued {
         response: TokenResponse {
             access_token,
             token_type: "Bearer",
             expires_in: lifetimes.access_token,
             scope: access.scope,
-            refresh_token,
+            refresh_token: grant.refresh_token.map(str::to_owned),
             id_token,
         },
         access_token_exp: access.exp,

@@ -6,7 +6,7 @@
 use oidc_forge::forge::claims::{ClaimsError, MAX_QUEUED};
 use oidc_forge::server::{
     BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BEARER_TOKEN_BYTES, MAX_BODY_BYTES,
-    MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES,
+    MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, Timeouts,
 };
 use oidc_forge::state::{CodeGrant, Login, limits};
 use reqwest::StatusCode;
@@ -26,6 +26,10 @@ async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
 
 async fn read_until_closed(stream: &mut TcpStream) -> String {
     let guard = HEADER_READ_TIMEOUT.max(BODY_READ_TIMEOUT) * 6;
+    read_until_closed_within(stream, guard).await
+}
+
+async fn read_until_closed_within(stream: &mut TcpStream, guard: std::time::Duration) -> String {
     let mut response = Vec::new();
     let read = tokio::time::timeout(guard, async {
         let mut buf = [0u8; 4096];
@@ -158,23 +162,58 @@ async fn a_header_section_over_the_limit_is_431() {
     assert_eq!(answer.status(), StatusCode::OK);
 }
 
+/// An issuer whose slow-client timeouts are short, so the tests below wait milliseconds, not
+/// the default 10 s.
+async fn impatient() -> crate::support::Harness {
+    let issuer = oidc_forge::MockIssuer::builder()
+        .timeouts(Timeouts::uniform(SHORT))
+        .start()
+        .await
+        .expect("issuer starts");
+    crate::support::Harness {
+        issuer,
+        http: crate::support::http(),
+        clock: std::sync::Arc::new(oidc_forge::FixedClock::new(NOW)),
+    }
+}
+
+const SHORT: std::time::Duration = std::time::Duration::from_millis(300);
+
+#[test]
+fn the_default_timeouts_are_ten_seconds() {
+    assert_eq!(
+        Timeouts::default(),
+        Timeouts::uniform(std::time::Duration::from_secs(10))
+    );
+    assert_eq!(
+        (HEADER_READ_TIMEOUT, BODY_READ_TIMEOUT),
+        (
+            Timeouts::default().header_read,
+            Timeouts::default().body_read
+        )
+    );
+}
+
 #[tokio::test]
 async fn a_body_that_stalls_gets_408() {
-    let h = start().await;
+    let h = impatient().await;
+    let started = std::time::Instant::now();
     let request = "POST /api/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
                    Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
                    grant_type=";
     let mut stream = TcpStream::connect(h.issuer.local_addr()).await.unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
     // ...and never sends the remaining 89 bytes.
-    let response = read_until_closed(&mut stream).await;
+    let response = read_until_closed_within(&mut stream, SHORT * 20).await;
     assert_eq!(status_of(&response), 408, "{response}");
-    assert_invalid_request(&json_body_of(&response), "did not arrive");
+    assert_invalid_request(&json_body_of(&response), "did not arrive within 300 ms");
+    assert!(started.elapsed() >= SHORT, "not before the timeout");
 }
 
 #[tokio::test]
 async fn a_header_section_that_stalls_is_disconnected() {
-    let h = start().await;
+    let h = impatient().await;
+    let started = std::time::Instant::now();
     let mut stream = TcpStream::connect(h.issuer.local_addr()).await.unwrap();
     stream
         .write_all(b"GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\n")
@@ -182,8 +221,9 @@ async fn a_header_section_that_stalls_is_disconnected() {
         .unwrap();
     // No blank line ever comes: hyper's header_read_timeout closes the connection, without
     // an answer (there is no request to answer).
-    let response = read_until_closed(&mut stream).await;
+    let response = read_until_closed_within(&mut stream, SHORT * 20).await;
     assert_eq!(response, "", "closed without a response");
+    assert!(started.elapsed() >= SHORT, "not before the timeout");
     let answer = h
         .http
         .get(h.url("/.well-known/jwks.json"))

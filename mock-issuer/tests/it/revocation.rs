@@ -5,7 +5,8 @@
 //!   refresh token; RFC 9700 4.14.2 on a reused one).
 //! - A store that guards revocation or replay never forgets a live entry: full, it refuses the
 //!   request that needs it (`temporarily_unavailable`), and a revocation the issuer must make
-//!   itself revokes everything issued so far rather than fail open.
+//!   itself revokes everything issued so far rather than fail open. Refresh grants are one
+//!   entry each, whatever their rotations; a full store forgets the oldest, which fails closed.
 
 use oidc_forge::{Config, FixedClock, MockIssuer, StoreLimits};
 use reqwest::StatusCode;
@@ -226,22 +227,48 @@ async fn a_full_code_store_refuses_new_codes_and_still_catches_replays() {
     assert_eq!(sizes.evicted, 0, "{sizes:?}");
 }
 
-/// Issue 12.4: a full store of rotated refresh tokens refuses the rotation, and the token being
-/// rotated keeps working: reuse detection is never dropped to make room.
+/// Reuse detection (RFC 9700 4.14.2) costs one entry per grant, however often it rotates: every
+/// spent token of the chain is still recognised and revokes the grant.
 #[tokio::test]
-async fn a_full_rotation_store_refuses_the_refresh_and_keeps_the_token() {
-    let h = start_limited(StoreLimits::default().rotated_refresh_tokens(1)).await;
+async fn every_spent_refresh_token_is_recognised_with_one_entry_per_grant() {
+    let h = start().await;
     let first = h.tokens(&[]).await;
-    let second = h.refresh(&field(&first, "refresh_token")).await.json();
-    let rt2 = field(&second, "refresh_token");
-    h.refresh(&rt2)
-        .await
-        .assert_oauth_error(503, "temporarily_unavailable");
-    assert!(h.active(&rt2).await, "the refused rotation spent nothing");
-    // The rotated RT1 is still detected as reused.
-    h.refresh(&field(&first, "refresh_token"))
+    let mut spent = vec![field(&first, "refresh_token")];
+    for _ in 0..20 {
+        let next = h.refresh(spent.last().unwrap()).await;
+        assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+        spent.push(field(&next.json(), "refresh_token"));
+    }
+    let current = spent.pop().unwrap();
+    assert_eq!(h.issuer.state().store_sizes().refresh_tokens, 1);
+    // Any spent token, even the first of twenty, ends the grant.
+    h.refresh(&spent[0])
         .await
         .assert_oauth_error(400, "invalid_grant");
+    assert!(!h.active(&current).await);
+    h.refresh(&current)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+}
+
+/// A full store of refresh grants forgets the oldest: its refresh token stops working (the user
+/// signs in again), which fails closed; no token becomes valid.
+#[tokio::test]
+async fn a_full_refresh_store_forgets_the_oldest_grant() {
+    let h = start_limited(StoreLimits::default().refresh_tokens(2)).await;
+    let oldest = h.tokens(&[]).await;
+    let second = h.tokens(&[]).await;
+    let third = h.tokens(&[]).await;
+    h.refresh(&field(&oldest, "refresh_token"))
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    for tokens in [&second, &third] {
+        let answer = h.refresh(&field(tokens, "refresh_token")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    // The forgotten grant's access token is as valid as it was: nothing was revoked.
+    assert!(h.active(&field(&oldest, "access_token")).await);
+    assert_eq!(h.issuer.state().store_sizes().evicted, 1);
 }
 
 /// Issue 12.4: when a revocation the issuer must make itself (a replayed code) finds the store

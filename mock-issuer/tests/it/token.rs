@@ -48,11 +48,14 @@ async fn code_exchange_returns_fief_shaped_tokens() {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["scope"], "openid email offline_access read");
-    assert!(
-        body["refresh_token"]
-            .as_str()
-            .is_some_and(|t| t.len() == 43)
-    );
+    // GRANT.GENERATION.TAG: the grant of the access token, generation 0, a 256-bit tag.
+    let refresh = str_of(&body, "refresh_token");
+    let (_, at) = decode(str_of(&body, "access_token"));
+    let parts: Vec<&str> = refresh.split('.').collect();
+    assert_eq!(parts.len(), 3, "{refresh}");
+    assert_eq!(parts[0], str_of(&at, "grant_id"));
+    assert_eq!(parts[1], "0");
+    assert_eq!(parts[2].len(), 43, "{refresh}");
 
     let access_token = str_of(&body, "access_token");
     let (header, at) = decode(access_token);

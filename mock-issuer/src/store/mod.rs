@@ -4,11 +4,13 @@
 //! Memory stays bounded by capacity either way. What differs is which way a full store fails:
 //! - [`Overflow::Refuse`] for entries whose loss would reopen a door: a redeemed code's
 //!   marker (a replay would go undetected, RFC 6749 4.1.2), a revoked token (it would be valid
-//!   again), a rotated refresh token (its reuse would go undetected, RFC 9700 4.14.2). Such an
-//!   entry is never dropped before it expires; a new one is refused, and the caller refuses
-//!   the request that needed it (`temporarily_unavailable`).
-//! - [`Overflow::EvictOldest`] for entries whose loss only costs the user a step: a browser
-//!   session (sign in again), a login page (start again).
+//!   again). Such an entry is never dropped before it expires; a new one is refused, and the
+//!   caller refuses the request that needed it (`temporarily_unavailable`).
+//! - [`Overflow::EvictOldest`] for entries whose loss only costs the user a step: a refresh
+//!   grant (its refresh token stops working; [`refresh`] detects reuse without an entry per
+//!   rotation), a browser session (sign in again), a login page (start again).
+
+pub mod refresh;
 
 use std::collections::{BTreeMap, HashMap};
 
