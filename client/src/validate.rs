@@ -1133,6 +1133,120 @@ mod tests {
     }
 
     #[test]
+    fn the_size_limit_is_inclusive() {
+        let token = compact(r#"{"alg":"RS256"}"#, r#"{"sub":"x"}"#);
+        assert!(parse_compact(&token, token.len()).is_ok());
+        assert!(matches!(
+            parse_compact(&token, token.len() - 1).unwrap_err(),
+            TokenError::TooLarge { .. }
+        ));
+    }
+
+    #[test]
+    fn malformed_segments_are_named_precisely() {
+        let message = |header: &str| match parse_compact(
+            &format!("{header}.{}.c2ln", b64(b"{}")),
+            DEFAULT_MAX_TOKEN_BYTES,
+        )
+        .unwrap_err()
+        {
+            TokenError::Malformed(why) => why,
+            other => panic!("{other:?}"),
+        };
+        // A character outside the alphabet is named...
+        assert!(
+            message("e30=").contains("contains '='"),
+            "{}",
+            message("e30=")
+        );
+        assert!(message("e3+0").contains("contains '+'"));
+        assert!(
+            message("e3\u{1}0").contains("byte 0x01"),
+            "{}",
+            message("e3\u{1}0")
+        );
+        // ...while a bad length of valid characters (`-` and `_` included) is a decoding error.
+        for valid_chars in ["A", "a-_b_"] {
+            let why = message(valid_chars);
+            assert!(
+                why.contains("is not valid base64url"),
+                "{valid_chars}: {why}"
+            );
+        }
+        // JSON that is not an object says what was expected.
+        let why = match parse_compact(
+            &format!("{}.{}.c2ln", b64(b"[1]"), b64(b"{}")),
+            DEFAULT_MAX_TOKEN_BYTES,
+        )
+        .unwrap_err()
+        {
+            TokenError::Malformed(why) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(why.contains("expected a JSON object"), "{why}");
+    }
+
+    #[test]
+    fn every_algorithm_has_its_jose_name() {
+        for (alg, name) in [
+            (Algorithm::HS256, "HS256"),
+            (Algorithm::HS384, "HS384"),
+            (Algorithm::HS512, "HS512"),
+            (Algorithm::ES256, "ES256"),
+            (Algorithm::ES384, "ES384"),
+            (Algorithm::RS256, "RS256"),
+            (Algorithm::RS384, "RS384"),
+            (Algorithm::RS512, "RS512"),
+            (Algorithm::PS256, "PS256"),
+            (Algorithm::PS384, "PS384"),
+            (Algorithm::PS512, "PS512"),
+            (Algorithm::EdDSA, "EdDSA"),
+        ] {
+            assert_eq!(algorithm_name(alg), name);
+            // The name binds a JWK's `alg` to exactly this algorithm (D-15).
+            assert_eq!(check_algorithm(name, &[alg]), Ok(alg));
+        }
+    }
+
+    #[test]
+    fn debug_output_names_the_type_and_never_the_signature() {
+        let token = compact(r#"{"alg":"RS256","kid":"k"}"#, r#"{"sub":"x"}"#);
+        let parsed = parse_compact(&token, DEFAULT_MAX_TOKEN_BYTES).unwrap();
+        let shown = format!("{parsed:?}");
+        assert!(
+            shown.starts_with("ParsedJwt") && shown.contains("\"sub\""),
+            "{shown}"
+        );
+        assert!(!shown.contains("c2ln"), "{shown}");
+        let key =
+            VerifyingKey::from_jwk_value(&json!({"kty":"RSA","n":"sXch","e":"AQAB","kid":"a"}))
+                .unwrap()
+                .unwrap();
+        let shown = format!("{key:?}");
+        assert!(
+            shown.starts_with("VerifyingKey") && shown.contains("Rsa"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn p384_keys_are_read_and_bound_to_es384() {
+        use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+        let pair = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING).unwrap();
+        // Uncompressed point: 0x04, then 48 bytes of x and 48 of y.
+        let point = pair.public_key().as_ref().to_vec();
+        let jwk = json!({
+            "kty": "EC", "crv": "P-384", "kid": "p384",
+            "x": b64(&point[1..49]), "y": b64(&point[49..]),
+        });
+        let key = VerifyingKey::from_jwk_value(&jwk)
+            .unwrap()
+            .expect("an EC P-384 key");
+        assert_eq!(key.kind, KeyKind::EcP384);
+        assert!(key.accepts(Algorithm::ES384) && !key.accepts(Algorithm::ES256));
+    }
+
+    #[test]
     fn key_kinds_bind_one_algorithm_family() {
         assert!(KeyKind::Rsa.fits(Algorithm::RS256));
         assert!(KeyKind::Rsa.fits(Algorithm::PS512));

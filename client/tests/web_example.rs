@@ -625,3 +625,102 @@ fn cookie_keys_are_checked() {
     let settings = web_example::Settings::from_env();
     assert!(web_example::client(&settings).is_ok());
 }
+
+/// When the issuer fails, a page fails closed with 503 (never a login loop or an empty 200);
+/// an unauthenticated form post gets the RFC 6750 401, and only GET and HEAD go to login.
+#[tokio::test]
+async fn issuer_failures_fail_closed_and_only_reads_go_to_login() {
+    let web = start_web().await;
+    let mut browser = Browser::new();
+    log_in(&web, &mut browser).await;
+    web.issuer.faults().userinfo().status(500).times(1).unwrap();
+    let page = browser.get(&format!("{}/protected-fresh", web.url)).await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(
+        page.body.contains("Temporarily unavailable"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
+    assert!(page.location.is_none(), "no redirect to login");
+
+    let mut anonymous = Browser::new();
+    let post = anonymous
+        .request(
+            reqwest::Method::POST,
+            &format!("{}/castles/claim", web.url),
+            &[],
+        )
+        .await;
+    assert_eq!(post.status, 401, "{}", post.body);
+    assert_eq!(post.headers["www-authenticate"], "Bearer");
+    let head = anonymous
+        .request(
+            reqwest::Method::HEAD,
+            &format!("{}/protected", web.url),
+            &[],
+        )
+        .await;
+    assert_eq!(head.status, 302);
+    assert!(
+        head.location
+            .unwrap()
+            .contains("/login?return_to=%2Fprotected")
+    );
+
+    // The token endpoint unreachable at the callback: 503, not the 400 of a refused login.
+    let mut browser = Browser::new();
+    let login = browser.get(&format!("{}/login", web.url)).await;
+    let issued = browser.get(login.location.as_deref().unwrap()).await;
+    web.issuer
+        .faults()
+        .token()
+        .close_connection()
+        .times(1)
+        .unwrap();
+    let page = browser.get(issued.location.as_deref().unwrap()).await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(cookie_line(&page, "user_session").is_none());
+}
+
+/// What `WebFlow::build` derives from its base URL: https means `Secure` cookies with the
+/// `__Host-` prefix, `openid` is always asked for, and the URLs to register are reported.
+#[tokio::test]
+async fn the_flow_derives_cookies_scopes_and_urls_from_its_base() {
+    use axum::body::Body;
+    use tower::ServiceExt as _;
+    let (issuer, _) = start_issuer(|_| {}).await;
+    let flow = |base: &str| {
+        let (client, _) = client(issuer.url());
+        WebFlow::builder(client, oidc_forge_client::axum::Key::generate(), base).scopes(["email"])
+    };
+    let https = flow("https://app.example").build().unwrap();
+    assert_eq!(https.redirect_uri(), "https://app.example/auth-callback");
+    assert_eq!(https.post_logout_redirect_uri(), "https://app.example/");
+    let shown = format!("{https:?}");
+    assert!(
+        shown.starts_with("WebFlow") && shown.contains("secure: true"),
+        "{shown}"
+    );
+    assert!(format!("{:?}", flow("https://app.example")).starts_with("WebFlowBuilder"));
+    let login = https
+        .router::<()>()
+        .oneshot(
+            axum::http::Request::get("/login")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 302);
+    let location = login.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(query_of(&location)["scope"], "openid email");
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-user_session_tx="), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    let http = flow("http://app.example").build().unwrap();
+    assert!(format!("{http:?}").contains("secure: false"));
+    for refused in ["ftp://app.example", "file:///srv/app", "not a url"] {
+        assert!(flow(refused).build().is_err(), "{refused}");
+    }
+}

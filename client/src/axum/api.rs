@@ -741,6 +741,58 @@ mod tests {
     }
 
     #[test]
+    fn rejections_sort_into_unauthorized_or_not() {
+        let token = || Error::AccessTokenInvalid(crate::error::TokenError::BadSignature);
+        assert!(AuthRejection::MissingToken.is_unauthorized());
+        assert!(AuthRejection::MalformedRequest("x".into()).is_unauthorized());
+        assert!(AuthRejection::InvalidToken(token()).is_unauthorized());
+        assert!(!AuthRejection::Forbidden(token()).is_unauthorized());
+        assert!(!AuthRejection::Upstream(token()).is_unauthorized());
+        assert!(!AuthRejection::CrossSite("x").is_unauthorized());
+    }
+
+    #[test]
+    fn debug_output_names_the_parts_and_never_a_key() {
+        let key = Key::generate();
+        let source = TokenSource::EncryptedCookie {
+            name: "session".into(),
+            key: key.clone(),
+        };
+        assert_eq!(format!("{source:?}"), "EncryptedCookie(\"session\")");
+        assert_eq!(
+            format!("{:?}", TokenSource::Cookie("c".into())),
+            "Cookie(\"c\")"
+        );
+        assert_eq!(format!("{:?}", TokenSource::Bearer), "Bearer");
+        let client = Client::new("https://issuer.example", "app", None).unwrap();
+        let auth = Auth::new(client, source);
+        let shown = format!("{auth:?}");
+        assert!(
+            shown.starts_with("Auth {") && shown.contains("EncryptedCookie"),
+            "{shown}"
+        );
+        let layer = auth.require(Requirements::new().scopes(["read"]));
+        let shown = format!("{layer:?}");
+        assert!(
+            shown.starts_with("RequireAuthLayer") && shown.contains("read"),
+            "{shown}"
+        );
+        let service = tower::Layer::layer(&layer, "inner");
+        let shown = format!("{service:?}");
+        assert!(
+            shown.starts_with("RequireAuth {") && shown.contains("inner"),
+            "{shown}"
+        );
+        for shown in [
+            format!("{auth:?}"),
+            format!("{layer:?}"),
+            format!("{service:?}"),
+        ] {
+            assert!(!shown.contains(&format!("{:?}", key.master())), "{shown}");
+        }
+    }
+
+    #[test]
     fn unsafe_methods_from_another_site_are_refused() {
         let allowed = ["http://app.example:8000".to_owned()];
         let refused = |method: Method, pairs: &[(&'static str, &str)], allowed: &[String]| {

@@ -546,23 +546,12 @@ impl WebFlow {
                 "The identity provider could not be reached.",
             )
         })?;
-        match &params.iss {
-            Some(iss) if iss != self.inner.client.issuer() => {
-                return Err(CallbackFailure::new(
-                    StatusCode::BAD_REQUEST,
-                    "Login failed",
-                    "The response came from another issuer (RFC 9207).",
-                ));
-            }
-            None if metadata.authorization_response_iss_parameter_supported => {
-                return Err(CallbackFailure::new(
-                    StatusCode::BAD_REQUEST,
-                    "Login failed",
-                    "The response lacks the issuer identifier (RFC 9207).",
-                ));
-            }
-            _ => {}
-        }
+        check_response_issuer(
+            params.iss.as_deref(),
+            self.inner.client.issuer(),
+            metadata.authorization_response_iss_parameter_supported,
+        )
+        .map_err(|why| CallbackFailure::new(StatusCode::BAD_REQUEST, "Login failed", why))?;
         // RFC 6749 4.1.2.1: the issuer reports an error; show it, escaped, and stop.
         if let Some(error) = &params.error {
             let description = params.error_description.as_deref().unwrap_or("");
@@ -783,6 +772,22 @@ impl CallbackParams {
     }
 }
 
+/// RFC 9207 2.4, as a plain function: an authorization response's `iss` must be the issuer the
+/// client talks to; when the issuer advertises the parameter
+/// (`authorization_response_iss_parameter_supported`), a response without it is refused too,
+/// since that is what a mix-up attack's response would look like (C-07).
+pub fn check_response_issuer(
+    iss: Option<&str>,
+    expected: &str,
+    advertised: bool,
+) -> Result<(), &'static str> {
+    match iss {
+        Some(iss) if iss != expected => Err("The response came from another issuer (RFC 9207)."),
+        None if advertised => Err("The response lacks the issuer identifier (RFC 9207)."),
+        _ => Ok(()),
+    }
+}
+
 fn exchange_failure(error: &Error) -> CallbackFailure {
     tracing::warn!(%error, "login callback failed");
     let status = match error {
@@ -965,6 +970,35 @@ mod tests {
         ] {
             assert_eq!(safe_return_to(hostile), None, "{hostile:?}");
         }
+    }
+
+    #[test]
+    fn return_to_limits_its_length_and_characters() {
+        let long = format!("/{}", "a".repeat(2047));
+        assert_eq!(safe_return_to(&long).as_deref(), Some(long.as_str()));
+        assert_eq!(safe_return_to(&format!("{long}a")), None, "2,049 bytes");
+        // Each refused alone: a space, a control that is no whitespace, a backslash mid-path.
+        for hostile in ["/a b", "/a\u{7}b", "/a\\b", "/a\u{0}b"] {
+            assert_eq!(safe_return_to(hostile), None, "{hostile:?}");
+        }
+    }
+
+    #[test]
+    fn the_response_issuer_rule_follows_rfc9207() {
+        let issuer = "https://issuer.example";
+        assert_eq!(check_response_issuer(Some(issuer), issuer, true), Ok(()));
+        assert_eq!(check_response_issuer(Some(issuer), issuer, false), Ok(()));
+        for advertised in [true, false] {
+            assert!(
+                check_response_issuer(Some("https://evil.example"), issuer, advertised).is_err()
+            );
+            assert!(
+                check_response_issuer(Some("https://issuer.example/"), issuer, advertised).is_err()
+            );
+        }
+        assert!(check_response_issuer(None, issuer, true).is_err());
+        // An issuer that does not advertise the parameter may leave it out.
+        assert_eq!(check_response_issuer(None, issuer, false), Ok(()));
     }
 
     #[test]
