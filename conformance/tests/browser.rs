@@ -74,32 +74,37 @@ async fn chromium_signs_in_as_bob_signs_out_and_denies() -> TestResult {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&out)?;
 
-    let site = Site::start().await?;
+    let site = Site::start(LoginMode::Interactive).await?;
+    let auto = Site::start(LoginMode::Auto).await?;
     let driver = ChromeDriver::start(&out)?;
     let browser = driver.session().await?;
     // Whatever the scenario returns, the session is closed before chromedriver is stopped; on
     // a panic, dropping the driver ends the browser's whole process group instead.
-    let outcome = scenario(&browser, &site, &out).await;
+    let mut outcome = scenario(&browser, &site, &out).await;
+    if outcome.is_ok() {
+        outcome = logout_without_a_hint(&browser, &site, &auto, &out).await;
+    }
     let closed = browser.close().await;
     drop(driver);
     site.issuer.shutdown().await;
+    auto.issuer.shutdown().await;
     outcome?;
     closed?;
     Ok(())
 }
 
-/// The issuer (interactive login) and the web example pointed at it.
+/// An issuer (interactive or automatic login) and the web example pointed at it.
 struct Site {
     issuer: MockIssuer,
     app: String,
 }
 
 impl Site {
-    async fn start() -> TestResult<Self> {
+    async fn start(mode: LoginMode) -> TestResult<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let app = format!("http://localhost:{}", listener.local_addr()?.port());
         let mut config = Config::default();
-        config.login.mode = LoginMode::Interactive;
+        config.login.mode = mode;
         let forge_web = config
             .client_mut(WEB_CLIENT.0)
             .ok_or("the default configuration has forge-web")?;
@@ -233,6 +238,109 @@ async fn scenario(browser: &Client, site: &Site, out: &Path) -> TestResult {
     browser.goto(&site.app("/")).await?;
     let heading = text_at(browser, at("/"), "h1", "the home page after denying").await?;
     assert_eq!(heading, "You are an anonymous user.");
+    Ok(())
+}
+
+/// RP-Initiated Logout 1.0 sections 2-3 in a real browser: a logout request without an
+/// `id_token_hint` (Fief's style, with `client_id`) asks before signing out. On the interactive
+/// issuer the user clicks; on the automatic one the page submits itself, which proves its one
+/// script runs under the page's CSP. Both then return to the registered URI.
+async fn logout_without_a_hint(
+    browser: &Client,
+    interactive: &Site,
+    auto: &Site,
+    out: &Path,
+) -> TestResult {
+    // Signed in at the interactive issuer again (the scenario signed out and denied).
+    browser.goto(&interactive.app("/protected")).await?;
+    let issuer_authorize = format!("{}/authorize?", interactive.issuer.url());
+    element_at(
+        browser,
+        |url: &Url| url.as_str().starts_with(&issuer_authorize),
+        &format!("button[name=\"user\"][value=\"{BOB}\"]"),
+        "the login page",
+    )
+    .await?
+    .click()
+    .await?;
+    let protected = interactive.app("/protected");
+    text_at(
+        browser,
+        |url: &Url| url.as_str() == protected,
+        "h1",
+        "the protected page",
+    )
+    .await?;
+
+    let back = interactive.app("/");
+    let logout = |site: &Site| {
+        let mut url = Url::parse(&format!("{}/logout", site.issuer.url())).expect("issuer URL");
+        url.query_pairs_mut()
+            .append_pair("client_id", WEB_CLIENT.0)
+            .append_pair("post_logout_redirect_uri", &site.app("/"))
+            .append_pair("state", "no-hint");
+        url.to_string()
+    };
+    browser.goto(&logout(interactive)).await?;
+    let issuer_logout = format!("{}/logout", interactive.issuer.url());
+    let confirm = element_at(
+        browser,
+        |url: &Url| url.as_str().starts_with(&issuer_logout),
+        "#confirm-logout",
+        "the logout question",
+    )
+    .await?;
+    assert_eq!(browser.title().await?, "Sign out - oidc-forge");
+    screenshot(browser, out, "logout-question.png").await?;
+    confirm.click().await?;
+    let home = format!("{back}?state=no-hint");
+    let heading = text_at(
+        browser,
+        |url: &Url| url.as_str() == home,
+        "h1",
+        "home after the confirmed logout",
+    )
+    .await?;
+    assert!(
+        heading.starts_with("Welcome back"),
+        "the app's own session is the app's: {heading}"
+    );
+    // The issuer's session is gone: the protected page asks for a login again.
+    browser.goto(&format!("{}/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&prompt=none", interactive.issuer.url(), WEB_CLIENT.0, interactive.app("/auth-callback"))).await?;
+    let callback = interactive.app("/auth-callback?");
+    element_at(
+        browser,
+        |url: &Url| url.as_str().starts_with(&callback),
+        "h1",
+        "the callback",
+    )
+    .await?;
+    let here = browser.current_url().await?;
+    assert!(
+        here.query_pairs()
+            .any(|(name, value)| name == "error" && value == "login_required"),
+        "prompt=none after the logout: {here}"
+    );
+
+    // The automatic issuer: signed in without a page, then the question answers itself.
+    browser.goto(&auto.app("/protected")).await?;
+    let protected = auto.app("/protected");
+    text_at(
+        browser,
+        |url: &Url| url.as_str() == protected,
+        "h1",
+        "the protected page (auto)",
+    )
+    .await?;
+    browser.goto(&logout(auto)).await?;
+    let home = format!("{}?state=no-hint", auto.app("/"));
+    text_at(
+        browser,
+        |url: &Url| url.as_str() == home,
+        "h1",
+        "home after the self-submitted logout",
+    )
+    .await?;
     Ok(())
 }
 
