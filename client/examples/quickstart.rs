@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use axum::{Router, extract::FromRef};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine as _;
-use oidc_forge_client::axum::api::cross_site_refusal;
+use oidc_forge_client::axum::cross_site_refusal;
 use oidc_forge_client::pkce::{PkceVerifier, generate_nonce, generate_state};
 use oidc_forge_client::{
     AuthorizationRequest, Client, CodeExchange, Error, LogoutRequest, RefreshRequest, Requirements,
@@ -384,23 +384,26 @@ fn clear(jar: PrivateCookieJar) -> PrivateCookieJar {
     .fold(jar, |jar, name| jar.remove(Cookie::build(name).path("/")))
 }
 
+/// The 403 for a form post from another site: this app's state-changing routes read the
+/// session cookies, which a browser attaches to a forged cross-site post too.
+fn refuse_cross_site(state: &QuickstartState, headers: &HeaderMap) -> Option<Response> {
+    let own = std::slice::from_ref(&state.app_url);
+    cross_site_refusal(&Method::POST, headers, own).map(|why| {
+        page(
+            StatusCode::FORBIDDEN,
+            format!("<h1>Cross-site request refused</h1><p>{}</p>", escape(why)),
+        )
+    })
+}
+
 /// Uses the refresh token now (the "offline_access" half of the quickstart).
 async fn refresh(
     State(state): State<QuickstartState>,
     jar: PrivateCookieJar,
     headers: HeaderMap,
 ) -> Response {
-    if cross_site_refusal(
-        &Method::POST,
-        &headers,
-        std::slice::from_ref(&state.app_url),
-    )
-    .is_some()
-    {
-        return page(
-            StatusCode::FORBIDDEN,
-            "<h1>Cross-site request refused</h1>".into(),
-        );
+    if let Some(refused) = refuse_cross_site(&state, &headers) {
+        return refused;
     }
     let Some(refresh_token) = jar.get(REFRESH_TOKEN_COOKIE).map(|c| c.value().to_owned()) else {
         return redirect("/");
@@ -423,17 +426,8 @@ async fn logout(
     headers: HeaderMap,
 ) -> Response {
     // A cross-site form cannot log users out (RFC 9700 4.7, by analogy).
-    if cross_site_refusal(
-        &Method::POST,
-        &headers,
-        std::slice::from_ref(&state.app_url),
-    )
-    .is_some()
-    {
-        return page(
-            StatusCode::FORBIDDEN,
-            "<h1>Cross-site logout refused</h1>".into(),
-        );
+    if let Some(refused) = refuse_cross_site(&state, &headers) {
+        return refused;
     }
     let mut request = LogoutRequest::new().post_logout_redirect_uri(format!("{}/", state.app_url));
     if let Some(id_token) = jar.get(ID_TOKEN_COOKIE) {

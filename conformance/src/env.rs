@@ -130,6 +130,18 @@ impl IssuerEnv {
         self.post_form("/api/token", form, basic).await
     }
 
+    /// Exchanges `refresh_token` as `forge-web`, asking for no narrower scope.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Answer, Failure> {
+        self.token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+            Some(WEB_CLIENT),
+        )
+        .await
+    }
+
     /// Redeems `code` as `forge-web` with the default redirect URI and verifier.
     pub async fn redeem(&self, code: &str) -> Result<Answer, Failure> {
         self.token(

@@ -236,17 +236,28 @@ impl ApiTarget {
     pub async fn api_example_with(edit: impl FnOnce(&mut Config)) -> Result<Self, Failure> {
         let issuer = IssuerEnv::start(edit).await?;
         let (client, clock) = env::app_client(issuer.iss())?;
+        Self::serve_api_example(
+            client,
+            RoutesFile::api_example(),
+            Arc::new(issuer.issuer),
+            clock,
+        )
+        .await
+    }
+
+    /// Serves the API example with `client`, trusting `issuer`, on a frozen `clock`.
+    async fn serve_api_example(
+        client: oidc_forge_client::Client,
+        routes: RoutesFile,
+        issuer: Arc<MockIssuer>,
+        clock: Arc<AppClock>,
+    ) -> Result<Self, Failure> {
         let (listener, url) = env::bind().await?;
         env::serve(
             listener,
             crate::apps::api::app(crate::apps::api::auth(client)),
         );
-        Self::new(
-            url,
-            RoutesFile::api_example(),
-            Arc::new(issuer.issuer),
-            TargetClock::Fixed(clock),
-        )
+        Self::new(url, routes, issuer, TargetClock::Fixed(clock))
     }
 
     /// For an in-process target: the same API example, trusting the same issuer on the same
@@ -266,17 +277,13 @@ impl ApiTarget {
             .algorithms(algorithms.iter().copied())
             .build()
             .map_err(setup)?;
-        let (listener, url) = env::bind().await?;
-        env::serve(
-            listener,
-            crate::apps::api::app(crate::apps::api::auth(client)),
-        );
-        Self::new(
-            url,
+        Self::serve_api_example(
+            client,
             self.routes.clone(),
             self.issuer.clone(),
-            TargetClock::Fixed(clock.clone()),
+            clock.clone(),
         )
+        .await
         .map(Some)
     }
 

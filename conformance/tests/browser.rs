@@ -15,6 +15,8 @@
 
 #[path = "browser/chromedriver.rs"]
 mod chromedriver;
+#[path = "toolchain/mod.rs"]
+mod toolchain;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -37,36 +39,21 @@ const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a waiting step looks again.
 const POLL: Duration = Duration::from_millis(50);
 
-/// One named trial. Without Chromium and chromedriver it is reported as ignored (never as
-/// passed), with the reason in its name; under `CI` it runs and fails on the missing browser.
+/// One named trial, ignored without Chromium and chromedriver.
 fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
-    let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
-    let skip = !present && std::env::var_os("CI").is_none();
-    const NAME: &str = "chromium_signs_in_as_bob_signs_out_and_denies";
-    let label = if skip {
-        format!(
-            "{NAME} [skipped: {CHROMIUM} or {CHROMEDRIVER} not installed; run .ci/install-chromium]"
-        )
-    } else {
-        NAME.to_owned()
-    };
-    let trial = libtest_mimic::Trial::test(label, move || {
-        if !present {
-            return Err(format!(
-                "{CHROMIUM} or {CHROMEDRIVER} is missing: CI must run .ci/install-chromium first"
-            )
-            .into());
-        }
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot build a runtime: {e}"))?
-            .block_on(chromium_signs_in_as_bob_signs_out_and_denies())
-            .map_err(|e| e.to_string().into())
-    })
-    .with_ignored_flag(skip);
+    let missing = (!(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()))
+        .then(|| format!("{CHROMIUM} or {CHROMEDRIVER} is not installed"));
+    let trial = toolchain::trial(
+        "chromium_signs_in_as_bob_signs_out_and_denies",
+        missing,
+        "run .ci/install-chromium",
+        || async {
+            chromium_signs_in_as_bob_signs_out_and_denies()
+                .await
+                .map_err(|e| e.to_string())
+        },
+    );
     libtest_mimic::run(&arguments, vec![trial]).exit();
 }
 

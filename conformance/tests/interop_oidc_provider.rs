@@ -11,6 +11,9 @@
 //! as ignored, with the reason in their names, except when `CI` is set: there a missing
 //! toolchain is a failure.
 
+#[path = "toolchain/mod.rs"]
+mod toolchain;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -54,58 +57,40 @@ fn missing_toolchain() -> Option<String> {
     None
 }
 
-/// An interop test: an async function that panics on failure.
-type InteropTest = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
-
-/// Runs each interop test as a named trial. Without node or the npm packages, the trials are
-/// reported as ignored (never as passed), with the reason in their names; under `CI` they run,
-/// and fail on the missing toolchain.
+/// Runs each interop test as a named trial, ignored without node or the npm packages.
 fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
     let missing = missing_toolchain();
-    let in_ci = std::env::var_os("CI").is_some();
-    let tests: [(&str, InteropTest); 3] = [
-        (
+    let install = "run `npm ci --prefix conformance/interop`";
+    let trials = vec![
+        toolchain::trial(
             "code_flow_userinfo_and_refresh_against_oidc_provider",
-            || Box::pin(code_flow_userinfo_and_refresh_against_oidc_provider()),
-        ),
-        (
-            "jwt_access_tokens_for_a_resource_indicator_validate",
-            || Box::pin(jwt_access_tokens_for_a_resource_indicator_validate()),
-        ),
-        ("es256_and_eddsa_id_tokens_verify", || {
-            Box::pin(es256_and_eddsa_id_tokens_verify())
-        }),
-    ];
-    let trials = tests
-        .into_iter()
-        .map(|(name, test)| {
-            let skip = missing.as_ref().filter(|_| !in_ci).cloned();
-            let label = match &skip {
-                Some(reason) => format!(
-                    "{name} [skipped: {reason}; run `npm ci --prefix conformance/interop`]"
-                ),
-                None => name.to_owned(),
-            };
-            let missing = missing.clone();
-            libtest_mimic::Trial::test(label, move || {
-                if let Some(reason) = missing {
-                    return Err(format!(
-                        "{reason}; CI must run `npm ci --prefix conformance/interop` before `cargo test`"
-                    )
-                    .into());
-                }
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("cannot build a runtime: {e}"))?
-                    .block_on(test());
+            missing.clone(),
+            install,
+            || async {
+                code_flow_userinfo_and_refresh_against_oidc_provider().await;
                 Ok(())
-            })
-            .with_ignored_flag(skip.is_some())
-        })
-        .collect();
+            },
+        ),
+        toolchain::trial(
+            "jwt_access_tokens_for_a_resource_indicator_validate",
+            missing.clone(),
+            install,
+            || async {
+                jwt_access_tokens_for_a_resource_indicator_validate().await;
+                Ok(())
+            },
+        ),
+        toolchain::trial(
+            "es256_and_eddsa_id_tokens_verify",
+            missing,
+            install,
+            || async {
+                es256_and_eddsa_id_tokens_verify().await;
+                Ok(())
+            },
+        ),
+    ];
     libtest_mimic::run(&arguments, trials).exit();
 }
 

@@ -478,12 +478,7 @@ pub async fn a13_code_reuse() -> Outcome {
     let refresh = member(&first, "refresh_token")?.to_owned();
     env.userinfo(&access).await?.expect_status(200)?;
     // The grant goes on: a refresh issues AT2 and RT2, on the same grant.
-    let refreshed = env
-        .token(
-            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            Some(WEB_CLIENT),
-        )
-        .await?;
+    let refreshed = env.refresh(&refresh).await?;
     refreshed.expect_status(200)?;
     let refreshed = refreshed.json()?;
     let access2 = member(&refreshed, "access_token")?.to_owned();
@@ -508,15 +503,9 @@ pub async fn a13_code_reuse() -> Outcome {
             revoked.challenge()
         );
     }
-    env.token(
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh2),
-        ],
-        Some(WEB_CLIENT),
-    )
-    .await?
-    .expect_oauth_error(400, "invalid_grant")?;
+    env.refresh(&refresh2)
+        .await?
+        .expect_oauth_error(400, "invalid_grant")?;
 
     let later = env.code(&authorize_params(&[])).await?;
     env.redeem(&later).await?.expect_status(200)?;
@@ -742,12 +731,7 @@ pub async fn a21_token_response_headers() -> Outcome {
     let by_code = env.redeem(&code).await?;
     check_token_response("authorization_code", &by_code)?;
     let refresh = member(&by_code.json()?, "refresh_token")?.to_owned();
-    let refreshed = env
-        .token(
-            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            Some(WEB_CLIENT),
-        )
-        .await?;
+    let refreshed = env.refresh(&refresh).await?;
     check_token_response("refresh_token", &refreshed)?;
     let machine = env
         .token(&[("grant_type", "client_credentials")], Some(WEB_CLIENT))
@@ -926,12 +910,7 @@ pub async fn a27_refresh_token() -> Outcome {
     let env = IssuerEnv::start(|_| {}).await?;
     let first = env.tokens(&[]).await?;
     let refresh = member(&first, "refresh_token")?.to_owned();
-    let refreshed = env
-        .token(
-            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            Some(WEB_CLIENT),
-        )
-        .await?;
+    let refreshed = env.refresh(&refresh).await?;
     refreshed.expect_status(200)?;
     let refreshed = refreshed.json()?;
     ensure!(
@@ -981,15 +960,9 @@ pub async fn a27_refresh_token() -> Outcome {
         .await?;
     spa.expect_status(200)?;
     let spa_refresh = member(&spa.json()?, "refresh_token")?.to_owned();
-    env.token(
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &spa_refresh),
-        ],
-        Some(WEB_CLIENT),
-    )
-    .await?
-    .expect_oauth_error(400, "invalid_grant")?;
+    env.refresh(&spa_refresh)
+        .await?
+        .expect_oauth_error(400, "invalid_grant")?;
     env.token(
         &[
             ("grant_type", "refresh_token"),

@@ -165,16 +165,10 @@ async fn a_header_section_over_the_limit_is_431() {
 /// An issuer whose slow-client timeouts are short, so the tests below wait milliseconds, not
 /// the default 10 s.
 async fn impatient() -> crate::support::Harness {
-    let issuer = oidc_forge::MockIssuer::builder()
-        .timeouts(Timeouts::uniform(SHORT))
-        .start()
-        .await
-        .expect("issuer starts");
-    crate::support::Harness {
-        issuer,
-        http: crate::support::http(),
-        clock: std::sync::Arc::new(oidc_forge::FixedClock::new(NOW)),
-    }
+    crate::support::start_built(
+        oidc_forge::MockIssuer::builder().timeouts(Timeouts::uniform(SHORT)),
+    )
+    .await
 }
 
 const SHORT: std::time::Duration = std::time::Duration::from_millis(300);

@@ -8,27 +8,14 @@
 //!   itself revokes everything issued so far rather than fail open. Refresh grants are one
 //!   entry each, whatever their rotations; a full store forgets the oldest, which fails closed.
 
-use oidc_forge::{Config, FixedClock, MockIssuer, StoreLimits};
+use oidc_forge::{Config, MockIssuer, StoreLimits};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::sync::Arc;
 
 use crate::support::*;
 
 async fn start_limited(limits: StoreLimits) -> Harness {
-    let clock = Arc::new(FixedClock::new(NOW));
-    let issuer = MockIssuer::builder()
-        .config(Config::default())
-        .clock(clock.clone())
-        .store_limits(limits)
-        .start()
-        .await
-        .expect("issuer starts");
-    Harness {
-        issuer,
-        http: http(),
-        clock,
-    }
+    start_built(MockIssuer::builder().store_limits(limits)).await
 }
 
 impl Harness {

@@ -40,9 +40,13 @@ pub async fn start() -> Harness {
 }
 
 pub async fn start_with(config: Config) -> Harness {
+    start_built(MockIssuer::builder().config(config)).await
+}
+
+/// `builder` on the fixed clock, started.
+pub async fn start_built(builder: oidc_forge::MockIssuerBuilder) -> Harness {
     let clock = Arc::new(FixedClock::new(NOW));
-    let issuer = MockIssuer::builder()
-        .config(config)
+    let issuer = builder
         .clock(clock.clone())
         .start()
         .await
