@@ -95,10 +95,6 @@ impl<V: Expiring> BoundedMap<V> {
         }
     }
 
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -129,10 +125,6 @@ impl<V: Expiring> BoundedMap<V> {
 
     pub fn contains_key(&self, key: &str) -> bool {
         self.entries.contains_key(&key_digest(key))
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.values().map(|(_, value)| value)
     }
 
     pub fn remove(&mut self, key: &str) -> Option<V> {
@@ -281,6 +273,21 @@ mod tests {
         assert_eq!(map.insert("d", 400, 250), Ok(None));
         assert!(!map.contains_key("b") && map.contains_key("c"));
         assert_eq!(map.evicted(), 1);
+    }
+
+    #[test]
+    fn expired_entries_leave_as_new_ones_arrive_full_or_not() {
+        let mut map = BoundedMap::new("test", 10, Overflow::Refuse);
+        assert!(map.is_empty());
+        for key in ["a", "b", "c"] {
+            map.insert(key, 5, 0).unwrap();
+        }
+        assert_eq!(map.len(), 3);
+        assert!(!map.is_empty());
+        // Far from full: the expired oldest go anyway, so the map stays near its live size.
+        map.insert("d", 50, 6).unwrap();
+        assert_eq!(map.len(), 1);
+        assert!(map.contains_key("d"));
     }
 
     #[test]
