@@ -25,6 +25,7 @@ use axum::{Router, extract::FromRef};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine as _;
 use oidc_forge_client::axum::cross_site_refusal;
+use oidc_forge_client::axum::web::check_response_issuer;
 use oidc_forge_client::pkce::{PkceVerifier, generate_nonce, generate_state};
 use oidc_forge_client::{
     AuthorizationRequest, Client, CodeExchange, Error, LogoutRequest, RefreshRequest, Requirements,
@@ -231,6 +232,7 @@ struct PendingLogin {
 struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -241,11 +243,45 @@ async fn callback(
     jar: PrivateCookieJar,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
+    // First, whose response is this? One that matches no login of this browser (forged,
+    // replayed, from another tab) gets a fixed answer and touches no cookie, so that it can
+    // neither show its text here nor cancel a login in progress.
     let pending: Option<PendingLogin> = jar
         .get(LOGIN_COOKIE)
         .and_then(|cookie| serde_json::from_str(cookie.value()).ok());
+    let Some(pending) = pending.filter(|pending| {
+        query
+            .state
+            .as_deref()
+            .is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(pending.state.as_bytes())))
+    }) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "<h1>Login failed</h1><p>This response does not belong to a login started here.</p>"
+                .into(),
+        );
+    };
     // Single-use: the pending login is gone whatever happens next.
     let jar = jar.remove(Cookie::build(LOGIN_COOKIE).path("/"));
+    // RFC 9207: the response must come from this app's issuer.
+    let advertised = match state.client.metadata().await {
+        Ok(metadata) => metadata.authorization_response_iss_parameter_supported,
+        Err(_) => {
+            return (
+                jar,
+                page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "<h1>The identity provider could not be reached</h1>".into(),
+                ),
+            )
+                .into_response();
+        }
+    };
+    if let Err(why) = check_response_issuer(query.iss.as_deref(), state.client.issuer(), advertised)
+    {
+        let body = format!("<h1>Login failed</h1><p>{}</p>", escape(why));
+        return (jar, page(StatusCode::BAD_REQUEST, body)).into_response();
+    }
     if let Some(error) = query.error {
         let description = query.error_description.unwrap_or_default();
         let body = format!(
@@ -255,24 +291,13 @@ async fn callback(
         );
         return (jar, page(StatusCode::BAD_REQUEST, body)).into_response();
     }
-    let Some(pending) = pending else {
+    let Some(code) = query.code else {
         return (
             jar,
             page(
                 StatusCode::BAD_REQUEST,
-                "<h1>No login in progress</h1>".into(),
+                "<h1>The response carries neither a code nor an error</h1>".into(),
             ),
-        )
-            .into_response();
-    };
-    let state_matches = query
-        .state
-        .as_deref()
-        .is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(pending.state.as_bytes())));
-    let (Some(code), true) = (query.code, state_matches) else {
-        return (
-            jar,
-            page(StatusCode::BAD_REQUEST, "<h1>State mismatch</h1>".into()),
         )
             .into_response();
     };

@@ -24,6 +24,7 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::{get, post};
 use base64::Engine as _;
+use oidc_forge_client::axum::web::deny_framing;
 use oidc_forge_client::axum::{CurrentUser, Key, WebFlow};
 use oidc_forge_client::{Client, Error, Requirements};
 
@@ -128,6 +129,8 @@ pub fn app(flow: WebFlow) -> Router {
             ),
         )
         .merge(flow.router())
+        // Its pages act on a click: no other page may frame them.
+        .layer(axum::middleware::map_response(deny_framing))
         .with_state(auth)
 }
 

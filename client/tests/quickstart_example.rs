@@ -12,6 +12,7 @@ use support::*;
 
 struct App {
     url: String,
+    issuer: String,
     _issuer: oidc_forge::MockIssuer,
     issuer_clock: Arc<oidc_forge::FixedClock>,
     clock: Arc<FixedClock>,
@@ -40,6 +41,7 @@ async fn start_app() -> App {
     serve(listener, quickstart_example::app(state));
     App {
         url,
+        issuer: issuer.url().to_owned(),
         _issuer: issuer,
         issuer_clock,
         clock,
@@ -116,28 +118,62 @@ async fn the_callback_checks_state_and_reports_errors_escaped() {
     let mut browser = Browser::new();
     let login = browser.get(&format!("{}/login", app.url)).await;
     assert_eq!(login.status, 302);
-    let page = browser
-        .get(&format!("{}/auth-callback?code=x&state=wrong", app.url))
-        .await;
-    assert_eq!(page.status, 400);
-    assert!(page.body.contains("State mismatch"));
-    assert!(!browser.cookies.contains_key("cb_access_token"));
-    let page = browser
-        .get(&format!("{}/auth-callback?code=x&state=wrong", app.url))
-        .await;
-    assert!(
-        page.body.contains("No login in progress"),
-        "single-use: {}",
-        page.body
-    );
+    let state = query_of(login.location.as_deref().unwrap())["state"].clone();
+    let iss = url::form_urlencoded::byte_serialize(app.issuer.as_bytes()).collect::<String>();
+    // Responses that match no login here: a fixed answer, and the login in progress survives.
+    for forged in [
+        "code=x&state=wrong".to_owned(),
+        "error=access_denied&error_description=%3Cb%3ECall+555-0100".to_owned(),
+        format!("error=access_denied&error_description=Call+555-0100&state=foreign&iss={iss}"),
+    ] {
+        let page = browser
+            .get(&format!("{}/auth-callback?{forged}", app.url))
+            .await;
+        assert_eq!(page.status, 400, "{forged}");
+        assert!(
+            page.body
+                .contains("does not belong to a login started here")
+        );
+        assert!(!page.body.contains("555"), "{}", page.body);
+        assert!(
+            page.set_cookies.is_empty(),
+            "{forged}: {:?}",
+            page.set_cookies
+        );
+    }
+    // RFC 9207: the matching state from another issuer is refused, and uses the login up.
     let page = browser
         .get(&format!(
-            "{}/auth-callback?error=access_denied&error_description=%3Cb%3Ex",
+            "{}/auth-callback?code=x&state={state}&iss=https%3A%2F%2Fevil.example",
             app.url
         ))
         .await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("&lt;b&gt;x"));
+    assert!(page.body.contains("another issuer"), "{}", page.body);
+    let page = browser
+        .get(&format!(
+            "{}/auth-callback?code=x&state={state}&iss={iss}",
+            app.url
+        ))
+        .await;
+    assert!(
+        page.body
+            .contains("does not belong to a login started here"),
+        "single-use: {}",
+        page.body
+    );
+    // The issuer's own error, with the state and iss: shown, escaped.
+    let login = browser.get(&format!("{}/login", app.url)).await;
+    let state = query_of(login.location.as_deref().unwrap())["state"].clone();
+    let page = browser
+        .get(&format!(
+            "{}/auth-callback?error=access_denied&error_description=%3Cb%3Ex&state={state}&iss={iss}",
+            app.url
+        ))
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("&lt;b&gt;x"), "{}", page.body);
+    assert!(!browser.cookies.contains_key("cb_access_token"));
     let page = browser.get(&format!("{}/account", app.url)).await;
     assert_eq!(page.status, 302, "no session: back home");
 }

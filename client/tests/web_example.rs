@@ -327,7 +327,7 @@ async fn c05_issuer_errors_render_escaped_without_calling_the_token_endpoint() {
     assert!(!page.body.contains("<script>"));
     assert_eq!(
         page.headers["content-security-policy"],
-        "default-src 'none'"
+        "default-src 'none'; frame-ancestors 'none'"
     );
 }
 
@@ -722,5 +722,25 @@ async fn the_flow_derives_cookies_scopes_and_urls_from_its_base() {
     assert!(format!("{http:?}").contains("secure: false"));
     for refused in ["ftp://app.example", "file:///srv/app", "not a url"] {
         assert!(flow(refused).build().is_err(), "{refused}");
+    }
+}
+
+/// No page of the app can be framed by another page (clickjacking, RFC 9700 4.16): a frame on
+/// another port of the same host would carry the session cookie, since cookies ignore ports.
+#[tokio::test]
+async fn the_apps_pages_refuse_to_be_framed() {
+    let web = start_web().await;
+    let mut browser = Browser::new();
+    log_in(&web, &mut browser).await;
+    for path in ["/", "/protected", "/castles"] {
+        let page = browser.get(&format!("{}{path}", web.url)).await;
+        assert_eq!(page.headers["x-frame-options"], "DENY", "{path}");
+        assert!(
+            page.headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
     }
 }

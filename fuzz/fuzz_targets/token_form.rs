@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         sub: "b8f3f9a0-0c5b-4d6a-9b3e-0d0a4a0c1f01".into(),
         auth_time: now,
         acr: "0",
+        sid: None,
     };
     // A full store refuses (fail closed); the target then fuzzes that answer instead.
     let _ = STATE.store_code(

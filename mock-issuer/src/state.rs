@@ -90,6 +90,9 @@ pub struct Login {
     pub auth_time: u64,
     /// Fief's authentication context class: "0" normal, "1" a fresh, forced authentication.
     pub acr: &'static str,
+    /// The public id of the browser session this login started (`sid` in ID tokens, OpenID
+    /// Front-Channel Logout 1.0 section 3); `None` for a login that started no session.
+    pub sid: Option<String>,
 }
 
 /// An authorization code and what it was issued for (RFC 6749 4.1.2).
@@ -115,19 +118,38 @@ pub struct CodeGrant {
 /// everything issued until a moment (a watermark), so that revocation never fails open.
 #[derive(Debug)]
 struct Revocations {
-    /// `jti` -> the token's `exp`.
-    tokens: BoundedMap<u64>,
-    /// Grant id -> until when its tokens can still be valid.
-    grants: BoundedMap<u64>,
-    /// Every token issued at or before this second is revoked.
-    issued_until: Option<u64>,
+    /// `jti` -> the token's client and `exp`.
+    tokens: BoundedMap<Revoked>,
+    /// Grant id -> its client, and until when its tokens can still be valid.
+    grants: BoundedMap<Revoked>,
+    /// Per client: every token issued to it at or before this second is revoked.
+    issued_until: std::collections::HashMap<String, u64>,
+}
+
+/// A revocation record: whose it is, and until when it matters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Revoked {
+    client_id: String,
+    until: u64,
+}
+
+impl Expiring for Revoked {
+    fn expires_at(&self) -> u64 {
+        self.until
+    }
 }
 
 impl Revocations {
-    fn is_revoked(&self, jti: &str, grant: Option<&str>, issued_at: u64) -> bool {
-        self.issued_until.is_some_and(|until| issued_at <= until)
+    fn is_revoked(&self, jti: &str, grant: Option<&str>, client_id: &str, issued_at: u64) -> bool {
+        self.swept_by_watermark(client_id, issued_at)
             || self.tokens.contains_key(jti)
             || grant.is_some_and(|grant| self.grants.contains_key(grant))
+    }
+
+    fn swept_by_watermark(&self, client_id: &str, issued_at: u64) -> bool {
+        self.issued_until
+            .get(client_id)
+            .is_some_and(|&until| issued_at <= until)
     }
 }
 
@@ -278,8 +300,9 @@ pub struct StoreSizes {
     pub evicted: u64,
     /// Entries refused because their store was full of live ones, all stores together.
     pub refused: u64,
-    /// When set, every token issued at or before this second was revoked at once, because a
-    /// revocation had to hold while the revocation stores were full.
+    /// When set, every token a client was issued at or before this second was revoked at once,
+    /// because a revocation had to hold while the revocation stores were full (the latest such
+    /// second, over all clients).
     pub revoked_until: Option<u64>,
 }
 
@@ -366,7 +389,7 @@ impl IssuerState {
             revocations: Mutex::new(Revocations {
                 tokens: BoundedMap::new("revoked token", limits.revocations, Overflow::Refuse),
                 grants: BoundedMap::new("revoked grant", limits.revocations, Overflow::Refuse),
-                issued_until: None,
+                issued_until: std::collections::HashMap::new(),
             }),
             sessions: Mutex::new(BoundedMap::new(
                 "session",
@@ -469,10 +492,16 @@ impl IssuerState {
         lock(&self.codes).insert(code, grant, now).map(drop)
     }
 
-    /// Starts the refresh family of grant `family` and returns its first refresh token.
-    pub fn start_refresh_family(&self, family: &str, grant: RefreshFamily) -> String {
+    /// Starts the refresh family of a grant and returns its first refresh token. A family the
+    /// full store forgot to make room has its grant revoked until `forgotten_until` (past the
+    /// `exp` of its access tokens): its spent tokens could no longer be told from unknown ones.
+    pub fn start_refresh_family(&self, grant: RefreshFamily, forgotten_until: u64) -> String {
         let now = self.now();
-        lock(&self.refresh_tokens).start(family, grant, now)
+        let (token, forgotten) = lock(&self.refresh_tokens).start(grant, now);
+        for family in forgotten {
+            self.revoke_grant_or_everything(&family.grant_id, &family.client_id, forgotten_until);
+        }
+        token
     }
 
     /// What a presented refresh token is: its family's current one, a spent one, or unknown.
@@ -492,20 +521,30 @@ impl IssuerState {
         lock(&self.refresh_tokens).rotate(family, seen, now, expires_at)
     }
 
-    /// Revokes one access token until its `exp` (RFC 7009 2.1); refused when the store is full
-    /// of live revocations (RFC 7009 2.2.1: the caller answers 503, the token is not revoked).
-    pub fn revoke_access_token(&self, jti: &str, exp: u64) -> Result<(), StoreFull> {
+    /// Revokes one access token of `client_id` until its `exp` (RFC 7009 2.1); refused when the
+    /// store is full of live revocations (RFC 7009 2.2.1: the caller answers 503, the token is
+    /// not revoked).
+    pub fn revoke_access_token(
+        &self,
+        jti: &str,
+        client_id: &str,
+        exp: u64,
+    ) -> Result<(), StoreFull> {
         let now = self.now();
+        let record = Revoked {
+            client_id: client_id.to_owned(),
+            until: exp,
+        };
         lock(&self.revocations)
             .tokens
-            .insert(jti, exp, now)
+            .insert(jti, record, now)
             .map(drop)
     }
 
-    /// Revokes a grant: every access token that carries its id, until `until` (the latest
-    /// `exp` any of them can have), and every refresh token of its family. Refused when the
-    /// store is full of live revocations, and then nothing is revoked.
-    pub fn revoke_grant(&self, grant: &str, until: u64) -> Result<(), StoreFull> {
+    /// Revokes a grant of `client_id`: every access token that carries its id, until `until`
+    /// (the latest `exp` any of them can have), and every refresh token of its family. Refused
+    /// when the store is full of live revocations, and then nothing is revoked.
+    pub fn revoke_grant(&self, grant: &str, client_id: &str, until: u64) -> Result<(), StoreFull> {
         let now = self.now();
         {
             let mut revocations = lock(&self.revocations);
@@ -513,48 +552,64 @@ impl IssuerState {
             let until = revocations
                 .grants
                 .get(grant)
-                .map_or(until, |&known| known.max(until));
-            revocations.grants.insert(grant, until, now)?;
+                .map_or(until, |known| known.until.max(until));
+            let record = Revoked {
+                client_id: client_id.to_owned(),
+                until,
+            };
+            revocations.grants.insert(grant, record, now)?;
         }
         lock(&self.refresh_tokens).end(grant);
         Ok(())
     }
 
     /// [`revoke_grant`](Self::revoke_grant) for revocations the issuer must make itself (a
-    /// replayed code, a reused refresh token): if the store is full of live revocations, every
-    /// token issued until now is revoked instead, and every refresh token with them. That
-    /// revokes far more than asked, loudly, but never fails open.
-    pub fn revoke_grant_or_everything(&self, grant: &str, until: u64) {
-        if self.revoke_grant(grant, until).is_ok() {
+    /// replayed code, a reused or forgotten refresh token): if the store is full of live
+    /// revocations, every token issued to that client until now is revoked instead, with its
+    /// refresh tokens. That revokes far more than asked, loudly, but never fails open, and it
+    /// stays within the client whose grant it was.
+    pub fn revoke_grant_or_everything(&self, grant: &str, client_id: &str, until: u64) {
+        if self.revoke_grant(grant, client_id, until).is_ok() {
             return;
         }
         let now = self.now();
         {
             let mut revocations = lock(&self.revocations);
-            revocations.issued_until = Some(now);
-            // The watermark covers every token these entries were about.
-            revocations.tokens.clear();
-            revocations.grants.clear();
+            revocations.issued_until.insert(client_id.to_owned(), now);
+            // The watermark covers every token of the client these entries were about.
+            revocations
+                .tokens
+                .retain(|_, record| record.client_id != client_id);
+            revocations
+                .grants
+                .retain(|_, record| record.client_id != client_id);
         }
-        lock(&self.refresh_tokens).clear();
+        lock(&self.refresh_tokens).end_client(client_id);
         tracing::error!(
+            client_id,
             revoked_until = now,
-            "the revocation store is full of live revocations: every token issued until now is revoked, so that this revocation holds"
+            "the revocation store is full of live revocations: every token issued to this client until now is revoked, so that this revocation holds"
         );
     }
 
-    /// Whether an access token (by `jti`, its grant, and when it was issued) was revoked.
-    pub fn is_access_token_revoked(&self, jti: &str, grant: Option<&str>, issued_at: u64) -> bool {
-        lock(&self.revocations).is_revoked(jti, grant, issued_at)
+    /// Whether an access token (by `jti`, its grant, its client and when it was issued) was
+    /// revoked.
+    pub fn is_access_token_revoked(
+        &self,
+        jti: &str,
+        grant: Option<&str>,
+        client_id: &str,
+        issued_at: u64,
+    ) -> bool {
+        lock(&self.revocations).is_revoked(jti, grant, client_id, issued_at)
     }
 
-    /// Whether the grant `grant`, or everything issued at `issued_at`, was revoked.
-    pub fn is_grant_revoked(&self, grant: &str, issued_at: u64) -> bool {
+    /// Whether the grant `grant` of `client_id`, or everything issued to the client at
+    /// `issued_at`, was revoked.
+    pub fn is_grant_revoked(&self, grant: &str, client_id: &str, issued_at: u64) -> bool {
         let revocations = lock(&self.revocations);
         revocations.grants.contains_key(grant)
-            || revocations
-                .issued_until
-                .is_some_and(|until| issued_at <= until)
+            || revocations.swept_by_watermark(client_id, issued_at)
     }
 
     pub fn start_session(&self, login: Login) -> String {
@@ -644,7 +699,7 @@ impl IssuerState {
             queued_claims: self.forge.queued_claims.len(),
             evicted: refresh.evicted() + sessions.evicted() + interactions.evicted(),
             refused: codes.refused() + revocations.tokens.refused() + revocations.grants.refused(),
-            revoked_until: revocations.issued_until,
+            revoked_until: revocations.issued_until.values().copied().max(),
         }
     }
 }

@@ -765,6 +765,25 @@ fn redirect(status: StatusCode, location: &str) -> Response {
     }
 }
 
+/// Forbids other pages to frame a response (`X-Frame-Options: DENY`, and
+/// `frame-ancestors 'none'` when the response has no Content-Security-Policy
+/// of its own): a page whose buttons act (logout, a form that changes
+/// something) must not be framed invisibly under another page, not even one
+/// of the same site on another port, whose requests count as same-site for
+/// cookies (clickjacking, RFC 9700 4.16). For the app's router:
+/// `.layer(axum::middleware::map_response(deny_framing))`.
+pub async fn deny_framing(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+    }
+    response
+}
+
 /// An HTML error page; `title` and `detail` are escaped (C-05: what the
 /// issuer sent is shown as text, never as markup).
 pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
@@ -779,7 +798,11 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::REFERRER_POLICY, "no-referrer"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+            (header::X_FRAME_OPTIONS, "DENY"),
         ],
         body,
     )

@@ -43,13 +43,26 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
     match login::decide(&config, &request, session.as_ref(), state.now()) {
         LoginDecision::Reuse(login) => respond_with_code(state, &config, &request, login, None),
         LoginDecision::SignIn(user) => {
-            let login = Login {
-                sub: user.sub.to_string(),
-                auth_time: state.now(),
-                acr: login::acr_for(&request),
-            };
-            let cookie = session_cookie(state, login.clone());
-            respond_with_code(state, &config, &request, login, Some(cookie))
+            // Auto mode signs in its configured user with a session. Another user, chosen by a
+            // `login_hint`, is signed in for this request only: a request that any page can
+            // make must not replace the browser's session with a user of its choosing (login
+            // CSRF through the issuer, RFC 6749 10.12).
+            let configured = config
+                .auto_login_user()
+                .is_some_and(|auto| auto.sub == user.sub);
+            let acr = login::acr_for(&request);
+            if configured {
+                let (login, cookie) = sign_in(state, user.sub.to_string(), acr);
+                respond_with_code(state, &config, &request, login, Some(cookie))
+            } else {
+                let login = Login {
+                    sub: user.sub.to_string(),
+                    auth_time: state.now(),
+                    acr,
+                    sid: None,
+                };
+                respond_with_code(state, &config, &request, login, None)
+            }
         }
         LoginDecision::ShowLoginPage => show_login_page(state, &config, &jar, request),
         LoginDecision::Fail { error, description } => authorization_error(
@@ -104,9 +117,11 @@ fn show_login_page(
     let binding = Cookie::build((LOGIN_BINDING_COOKIE, browser))
         .path(format!("{}{}", state.path_prefix, paths::AUTHORIZE))
         .http_only(true)
-        // The answer is a same-origin POST from the page itself: Strict is enough, and keeps
-        // the cookie off every cross-site request.
-        .same_site(SameSite::Strict)
+        // Lax, not Strict: the page is reached by a cross-site navigation from the app, and a
+        // Strict cookie would not come with it, so a second tab would get a new binding and
+        // break the first. A cross-site POST still carries no Lax cookie; the answer is a
+        // same-origin POST.
+        .same_site(SameSite::Lax)
         .secure(state.issuer.starts_with("https://"))
         .max_age(cookie::time::Duration::seconds(LOGIN_PAGE_LIFETIME as i64))
         .build();
@@ -116,15 +131,27 @@ fn show_login_page(
     response
 }
 
-/// Starts the issuer's browser session and returns its cookie.
-pub(crate) fn session_cookie(state: &IssuerState, login: Login) -> Cookie<'static> {
-    let id = state.start_session(login);
-    Cookie::build((SESSION_COOKIE, id))
+/// Signs `sub` in now: a new browser session, with the public id (`sid`) its tokens carry, and
+/// the session's cookie.
+pub(crate) fn sign_in(
+    state: &IssuerState,
+    sub: String,
+    acr: &'static str,
+) -> (Login, Cookie<'static>) {
+    let login = Login {
+        sub,
+        auth_time: state.now(),
+        acr,
+        sid: Some(state.rng.id()),
+    };
+    let id = state.start_session(login.clone());
+    let cookie = Cookie::build((SESSION_COOKIE, id))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.issuer.starts_with("https://"))
-        .build()
+        .build();
+    (login, cookie)
 }
 
 /// Issues a code and sends the user back to the client (RFC 6749 4.1.2, RFC 9207 `iss`).

@@ -12,12 +12,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
-use crate::endpoints::authorize::{authorization_error, respond_with_code, session_cookie};
+use crate::endpoints::authorize::{authorization_error, respond_with_code, sign_in};
 use crate::pages;
 use crate::params::Params;
 use crate::rules::authorization::AuthorizationError;
 use crate::rules::{login, origin};
-use crate::state::{AppState, LOGIN_BINDING_COOKIE, Login, PendingLoginError};
+use crate::state::{AppState, LOGIN_BINDING_COOKIE, PendingLoginError};
 
 pub async fn handle(
     State(state): State<AppState>,
@@ -61,11 +61,6 @@ pub async fn handle(
     let Some(user) = params.get("user").and_then(|sub| config.find_user(sub)) else {
         return pages::error_page("invalid_request", "no such user to sign in as").into_response();
     };
-    let login = Login {
-        sub: user.sub.to_string(),
-        auth_time: state.now(),
-        acr: login::acr_for(&request),
-    };
-    let cookie = session_cookie(&state, login.clone());
+    let (login, cookie) = sign_in(&state, user.sub.to_string(), login::acr_for(&request));
     respond_with_code(&state, &config, &request, login, Some(cookie))
 }

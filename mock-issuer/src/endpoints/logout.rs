@@ -2,11 +2,13 @@
 //! Fief's `redirect_uri` accepted as a synonym of `post_logout_redirect_uri`.
 //!
 //! - Section 2: the issuer must ask the user before ending the session unless an
-//!   `id_token_hint` names the signed-in user. The question is a page whose form posts the
-//!   request back with a confirmation token derived from the session, from the issuer's own
-//!   origin; a cross-site `<img>` or form therefore logs nobody out. In auto-login mode the
-//!   page submits itself (a same-origin POST, the only automatic confirmation there is), so
-//!   scripted browsers need no click; a page loaded as an image or in a frame runs nothing.
+//!   `id_token_hint` belongs to that session (the signed-in user, and the session's `sid`).
+//!   The question is a page whose form posts the request back with a confirmation token
+//!   derived from the session, from the issuer's own origin; a cross-site `<img>`, form or
+//!   link therefore logs nobody out. In auto-login mode the page submits itself (a same-origin
+//!   POST, the only automatic confirmation there is) when no other site started the
+//!   navigation (`Sec-Fetch-Site`), so scripted browsers need no click; a page loaded as an
+//!   image or in a frame runs nothing.
 //! - Section 3: the browser is sent back only to a URI registered for the client the request
 //!   identifies (`id_token_hint` or `client_id`). Without either, the signed-out page offers a
 //!   registered URI as a link instead of redirecting.
@@ -46,8 +48,13 @@ pub async fn handle(
     };
     let session_id = jar.get(SESSION_COOKIE).map(|cookie| cookie.value());
     if let Some((id, session)) = session_id.and_then(|id| Some((id, state.session(id)?))) {
-        let hint_names_the_user = request.hinted_sub.as_deref() == Some(session.login.sub.as_str());
-        if !hint_names_the_user {
+        // Section 2: no question only when the hint belongs to this very session: the same
+        // user, signed in in this browser (its `sid`). Another ID token of the user, from
+        // another browser or an earlier session, is a hint for some other session.
+        let hint_is_this_session = request.hint.as_ref().is_some_and(|(sub, sid)| {
+            *sub == session.login.sub && sid.is_some() && *sid == session.login.sid
+        });
+        if !hint_is_this_session {
             let expected = confirmation_token(id);
             let confirmed = method == Method::POST
                 && params
@@ -61,12 +68,17 @@ pub async fn handle(
                     .iter()
                     .filter(|(name, _)| !matches!(*name, "confirmation" | "logout"))
                     .collect();
+                // Auto mode answers the question itself, but only for a navigation that no
+                // other site started: a link or a script on another site gets the question.
+                let from_another_site = headers
+                    .get("sec-fetch-site")
+                    .is_some_and(|site| matches!(site.as_bytes(), b"cross-site" | b"same-site"));
                 return pages::logout_confirmation_page(
                     &state.issuer,
                     &expected,
                     &echoed,
                     user,
-                    config.login.mode == LoginMode::Auto,
+                    config.login.mode == LoginMode::Auto && !from_another_site,
                 );
             }
             if let Err(why) = origin::check_same_origin(&state.origin, &headers) {
@@ -109,8 +121,8 @@ fn confirmation_token(session_id: &str) -> String {
 /// A logout request, checked against the registrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoutRequest {
-    /// The `sub` of a valid `id_token_hint`.
-    pub hinted_sub: Option<String>,
+    /// The user and issuer session of a valid `id_token_hint`.
+    pub hint: Option<(String, Option<String>)>,
     /// Where to send the browser: a URI registered for the client the request identifies.
     pub redirect: Option<String>,
     /// A registered URI to offer as a link when the request identified no client.
@@ -139,13 +151,13 @@ impl LogoutRequest {
             ),
             None => None,
         };
-        let hinted_sub = hint.map(|hint| hint.sub);
+        let hinted = hint.map(|hint| (hint.sub, hint.sid));
         let Some(uri) = params
             .get("post_logout_redirect_uri")
             .or_else(|| params.get("redirect_uri"))
         else {
             return Ok(Self {
-                hinted_sub,
+                hint: hinted,
                 redirect: None,
                 link_back: None,
             });
@@ -154,7 +166,7 @@ impl LogoutRequest {
             || format!("post_logout_redirect_uri `{uri}` is not registered (exact match required)");
         match client {
             Some(client) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => Ok(Self {
-                hinted_sub,
+                hint: hinted,
                 redirect: Some(uri.to_owned()),
                 link_back: None,
             }),
@@ -167,7 +179,7 @@ impl LogoutRequest {
                 .any(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)) =>
             {
                 Ok(Self {
-                    hinted_sub,
+                    hint: hinted,
                     redirect: None,
                     link_back: Some(uri.to_owned()),
                 })

@@ -44,14 +44,16 @@ fn revoke(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<(), O
         }
         // Past the `exp` of any access token of the grant issued until now.
         let until = now.saturating_add(config.lifetimes.access_token);
-        return state.revoke_grant(&family, until).map_err(unavailable);
+        return state
+            .revoke_grant(&family, &client.id, until)
+            .map_err(unavailable);
     }
     if let Ok(claims) = tokens::verify_access_token(state, token) {
         if claims.client_id != client.id {
             return Err(not_yours());
         }
         state
-            .revoke_access_token(&claims.jti, claims.exp)
+            .revoke_access_token(&claims.jti, &claims.client_id, claims.exp)
             .map_err(unavailable)?;
     }
     // RFC 7009 2.2: an invalid or unknown token is not an error.

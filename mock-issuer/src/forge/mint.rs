@@ -626,6 +626,8 @@ impl TokenBuilder {
                     iat: now,
                     auth_time: now,
                     acr: "0".into(),
+                    // A minted token belongs to no session of the issuer's.
+                    sid: None,
                     nonce: self.nonce.clone(),
                     at_hash: self.at_hash_of.as_deref().map(|t| key.half_hash(t)),
                     c_hash: self.c_hash_of.as_deref().map(|c| key.half_hash(c)),

@@ -72,7 +72,11 @@ const SECRET_PARAMS: &[&str] = &[
     "actor_token",
     "device_code",
     "password",
+    // What lets a browser answer the issuer's own pages: the login page's interaction and form
+    // token, the logout question's confirmation.
     "interaction",
+    "form_token",
+    "confirmation",
 ];
 
 /// Parameters in the order sent, secrets redacted. Serialised as a JSON object; a name sent

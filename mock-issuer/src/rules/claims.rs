@@ -42,6 +42,10 @@ pub struct IdTokenClaims {
     pub iat: u64,
     pub auth_time: u64,
     pub acr: String,
+    /// The issuer's session (OpenID Front-Channel Logout 1.0 section 3): ties an
+    /// `id_token_hint` to the session it may end without asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -73,10 +73,11 @@ pub fn redeem_code(
             ));
         };
         if let Some(first) = grant.redeemed.clone() {
+            let owner = grant.client_id.clone();
             codes.remove(code);
             drop(codes);
             // RFC 6749 4.1.2 / 10.5: a replayed code revokes every token of its grant.
-            state.revoke_grant_or_everything(&first, revocation_lifetime(config, now));
+            state.revoke_grant_or_everything(&first, &owner, revocation_lifetime(config, now));
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used; the tokens issued for it are revoked (RFC 6749 4.1.2)",
             ));
@@ -105,8 +106,8 @@ pub fn redeem_code(
     })?;
     let refresh_token = tokens::offers_refresh_token(client, &grant.scopes).then(|| {
         state.start_refresh_family(
-            &grant_id,
             RefreshFamily {
+                grant_id: grant_id.clone(),
                 client_id: client.id.clone(),
                 scopes: grant.scopes.clone(),
                 login: grant.login.clone(),
@@ -114,6 +115,7 @@ pub fn redeem_code(
                 issued_at: now,
                 expires_at: now.saturating_add(config.lifetimes.refresh_token),
             },
+            revocation_lifetime(config, now),
         )
     });
     let issued = tokens::issue(
@@ -131,7 +133,7 @@ pub fn redeem_code(
         now,
     )
     .map_err(issue_failure)?;
-    revoke_again_if_revoked_meanwhile(state, &grant_id, now, issued.access_token_exp);
+    revoke_again_if_revoked_meanwhile(state, &grant_id, &client.id, now, issued.access_token_exp);
     Ok(issued.response)
 }
 
@@ -159,9 +161,15 @@ fn check_redirect_uri(grant: &CodeGrant, given: Option<&str>) -> Result<(), OAut
 /// reused refresh token) found neither the refresh token, not yet stored, nor this access
 /// token's `exp`: revoke again, now that both are known. The answer still carries the tokens,
 /// as if the revocation had come just after it.
-fn revoke_again_if_revoked_meanwhile(state: &IssuerState, grant: &str, now: u64, exp: u64) {
-    if state.is_grant_revoked(grant, now) {
-        state.revoke_grant_or_everything(grant, exp);
+fn revoke_again_if_revoked_meanwhile(
+    state: &IssuerState,
+    grant: &str,
+    client_id: &str,
+    now: u64,
+    exp: u64,
+) {
+    if state.is_grant_revoked(grant, client_id, now) {
+        state.revoke_grant_or_everything(grant, client_id, exp);
     }
 }
 
@@ -178,9 +186,13 @@ pub fn refresh(
         .ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required (RFC 6749 6)"))?;
     let (family, grant) = match state.presented_refresh_token(token) {
         Presented::Current { family, grant } => (family, grant),
-        Presented::Reused { family, .. } => {
+        Presented::Reused { family, grant } => {
             // A rotated token came back: it was stolen or replayed; end the whole grant.
-            state.revoke_grant_or_everything(&family, revocation_lifetime(config, now));
+            state.revoke_grant_or_everything(
+                &family,
+                &grant.client_id,
+                revocation_lifetime(config, now),
+            );
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used; its grant is revoked (RFC 9700 4.14.2)",
             ));
@@ -239,7 +251,7 @@ pub fn refresh(
         now,
     )
     .map_err(issue_failure)?;
-    revoke_again_if_revoked_meanwhile(state, &family, now, issued.access_token_exp);
+    revoke_again_if_revoked_meanwhile(state, &family, &client.id, now, issued.access_token_exp);
     Ok(issued.response)
 }
 

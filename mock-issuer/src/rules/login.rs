@@ -99,6 +99,7 @@ mod tests {
                 sub: "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4".into(),
                 auth_time,
                 acr: "0",
+                sid: None,
             },
         }
     }

@@ -100,6 +100,7 @@ pub fn issue(
                 iat: now,
                 auth_time: login.auth_time,
                 acr: login.acr.to_owned(),
+                sid: login.sid.clone(),
                 nonce: grant.nonce.map(str::to_owned),
                 at_hash: Some(key.half_hash(&access_token)),
                 c_hash: grant.code.map(|code| key.half_hash(code)),
@@ -195,7 +196,12 @@ pub fn verify_access_token(state: &IssuerState, token: &str) -> Result<AccessTok
             now - claims.exp
         ));
     }
-    if state.is_access_token_revoked(&claims.jti, claims.grant_id.as_deref(), claims.iat) {
+    if state.is_access_token_revoked(
+        &claims.jti,
+        claims.grant_id.as_deref(),
+        &claims.client_id,
+        claims.iat,
+    ) {
         return Err("the access token was revoked".into());
     }
     Ok(claims)
@@ -208,6 +214,8 @@ pub struct IdTokenHint {
     pub client_id: String,
     /// The user it is about.
     pub sub: String,
+    /// The issuer session it was issued in.
+    pub sid: Option<String>,
 }
 
 /// Verifies an `id_token_hint` (RP-Initiated Logout 1.0 section 2): an ID token this issuer
@@ -223,6 +231,7 @@ pub fn verify_id_token_hint(state: &IssuerState, token: &str) -> Result<IdTokenH
     Ok(IdTokenHint {
         client_id,
         sub: claims.sub,
+        sid: claims.sid,
     })
 }
 

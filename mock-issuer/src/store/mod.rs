@@ -45,6 +45,15 @@ pub struct StoreFull {
     pub capacity: usize,
 }
 
+/// What an insertion displaced: the entry it replaced under the same key, and the live entries
+/// a full [`Overflow::EvictOldest`] map forgot to make room (oldest first), so that the caller
+/// can end what they stood for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inserted<V> {
+    pub previous: Option<V>,
+    pub evicted: Vec<V>,
+}
+
 /// The SHA-256 of a key of a [`BoundedMap`].
 pub type KeyDigest = [u8; 32];
 
@@ -140,7 +149,7 @@ impl<V: Expiring> BoundedMap<V> {
     /// Inserts as the newest entry (replacing one with the same key). Expired entries go first;
     /// when the map is still full of live ones, [`Overflow`] decides: the oldest is evicted, or
     /// the insertion is refused and the map is unchanged.
-    pub fn insert(&mut self, key: &str, value: V, now: u64) -> Result<Option<V>, StoreFull> {
+    pub fn insert(&mut self, key: &str, value: V, now: u64) -> Result<Inserted<V>, StoreFull> {
         let digest = key_digest(key);
         let previous = self.remove_digest(&digest);
         self.purge_expired_oldest(now);
@@ -148,6 +157,7 @@ impl<V: Expiring> BoundedMap<V> {
             self.swept_at = Some(now);
             self.purge_expired(now);
         }
+        let mut evicted = Vec::new();
         while self.entries.len() >= self.capacity {
             match self.overflow {
                 Overflow::Refuse => {
@@ -169,7 +179,9 @@ impl<V: Expiring> BoundedMap<V> {
                     let Some((_, oldest)) = self.order.pop_first() else {
                         break;
                     };
-                    self.entries.remove(&oldest);
+                    if let Some((_, value)) = self.entries.remove(&oldest) {
+                        evicted.push(value);
+                    }
                     self.evicted += 1;
                     if self.evicted.is_power_of_two() {
                         tracing::warn!(
@@ -185,7 +197,7 @@ impl<V: Expiring> BoundedMap<V> {
         self.order.insert(self.next_seq, digest);
         self.entries.insert(digest, (self.next_seq, value));
         self.next_seq += 1;
-        Ok(previous)
+        Ok(Inserted { previous, evicted })
     }
 
     /// Drops the oldest entries while they are expired: entries of one kind mostly expire in
@@ -237,8 +249,14 @@ mod tests {
     #[test]
     fn a_refusing_map_keeps_its_live_entries_and_refuses_new_ones() {
         let mut map = BoundedMap::new("test", 2, Overflow::Refuse);
-        assert_eq!(map.insert("a", 100, 0), Ok(None));
-        assert_eq!(map.insert("b", 200, 0), Ok(None));
+        let inserted = |previous| {
+            Ok(Inserted {
+                previous,
+                evicted: Vec::new(),
+            })
+        };
+        assert_eq!(map.insert("a", 100, 0), inserted(None));
+        assert_eq!(map.insert("b", 200, 0), inserted(None));
         let full = StoreFull {
             store: "test",
             capacity: 2,
@@ -247,17 +265,17 @@ mod tests {
         assert!(map.contains_key("a") && map.contains_key("b") && !map.contains_key("c"));
         assert_eq!((map.refused(), map.evicted()), (1, 0));
         // Replacing a key is not growth.
-        assert_eq!(map.insert("a", 150, 0), Ok(Some(100)));
+        assert_eq!(map.insert("a", 150, 0), inserted(Some(100)));
         // Once an entry expires, there is room again, even if it is not the oldest.
         assert_eq!(
             map.insert("c", 300, 100),
             Err(full),
             "`a` now lives until 150"
         );
-        assert_eq!(map.insert("c", 300, 150), Ok(None));
+        assert_eq!(map.insert("c", 300, 150), inserted(None));
         assert!(!map.contains_key("a") && map.contains_key("b"));
         assert_eq!(map.insert("d", 400, 199), Err(full));
-        assert_eq!(map.insert("d", 400, 200), Ok(None));
+        assert_eq!(map.insert("d", 400, 200), inserted(None));
         assert!(!map.contains_key("b"));
     }
 
@@ -266,11 +284,21 @@ mod tests {
         let mut map = BoundedMap::new("test", 2, Overflow::EvictOldest);
         map.insert("a", 100, 0).unwrap();
         map.insert("b", 200, 0).unwrap();
-        assert_eq!(map.insert("c", 300, 0), Ok(None));
+        // The evicted entry is handed back, so its meaning can be ended too.
+        assert_eq!(
+            map.insert("c", 300, 0),
+            Ok(Inserted {
+                previous: None,
+                evicted: vec![100]
+            })
+        );
         assert!(!map.contains_key("a") && map.contains_key("b") && map.contains_key("c"));
         assert_eq!((map.refused(), map.evicted()), (0, 1));
         // An expired entry goes before a live one is evicted.
-        assert_eq!(map.insert("d", 400, 250), Ok(None));
+        assert_eq!(
+            map.insert("d", 400, 250).unwrap().evicted,
+            Vec::<u64>::new()
+        );
         assert!(!map.contains_key("b") && map.contains_key("c"));
         assert_eq!(map.evicted(), 1);
     }

@@ -11,8 +11,9 @@
 //! accepted, so knowing a family id (every access token carries it as `grant_id`) does not let
 //! anyone revoke it.
 //!
-//! When the store is full of live families, the oldest is forgotten: its refresh token stops
-//! working (the user signs in again) and nothing becomes valid that was not.
+//! When the store is full of live families, the oldest is forgotten, and handed back so that its
+//! grant is revoked: a forgotten family could no longer tell a reused token from an unknown
+//! one, so the tokens a thief may hold must not outlive it (RFC 9700 4.14.2).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,6 +24,8 @@ use crate::state::Login;
 /// A grant's refresh state: the one token of it that may be redeemed now, and what it grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshFamily {
+    /// The grant's id, the family's key (access tokens carry it as `grant_id`).
+    pub grant_id: String,
     pub client_id: String,
     /// The scope of the grant; a refresh may ask for less, never more (RFC 6749 6).
     pub scopes: Vec<String>,
@@ -110,12 +113,18 @@ impl RefreshStore {
         self.families.evicted()
     }
 
-    /// Starts a family at generation 0 and returns its first token.
-    pub fn start(&mut self, family: &str, grant: RefreshFamily, now: u64) -> String {
-        let token = self.token(family, grant.generation);
-        // Evicting the oldest family never fails.
-        let _ = self.families.insert(family, grant, now);
-        token
+    /// Starts a family and returns its first token, and the live families forgotten to make
+    /// room, whose grants the caller must revoke.
+    pub fn start(&mut self, grant: RefreshFamily, now: u64) -> (String, Vec<RefreshFamily>) {
+        let token = self.token(&grant.grant_id, grant.generation);
+        let key = grant.grant_id.clone();
+        // A store that evicts never refuses.
+        let evicted = self
+            .families
+            .insert(&key, grant, now)
+            .map(|inserted| inserted.evicted)
+            .unwrap_or_default();
+        (token, evicted)
     }
 
     /// Reads a presented token: authentic or not, current or spent. An expired family reads
@@ -168,9 +177,10 @@ impl RefreshStore {
         self.families.remove(family);
     }
 
-    /// Ends every family (the revocation watermark covers them).
-    pub fn clear(&mut self) {
-        self.families.clear();
+    /// Ends every family of `client_id` (a revocation watermark covers them).
+    pub fn end_client(&mut self, client_id: &str) {
+        self.families
+            .retain(|_, grant| grant.client_id != client_id);
     }
 
     fn token(&self, family: &str, generation: u64) -> String {
@@ -194,14 +204,16 @@ impl RefreshStore {
 mod tests {
     use super::*;
 
-    fn grant() -> RefreshFamily {
+    fn grant(id: &str) -> RefreshFamily {
         RefreshFamily {
+            grant_id: id.into(),
             client_id: "web".into(),
             scopes: vec!["openid".into()],
             login: Login {
                 sub: "u".into(),
                 auth_time: 0,
                 acr: "0",
+                sid: None,
             },
             generation: 0,
             issued_at: 0,
@@ -212,7 +224,7 @@ mod tests {
     #[test]
     fn tokens_rotate_and_spent_ones_read_as_reused() {
         let mut store = RefreshStore::new(10, b"k");
-        let first = store.start("fam", grant(), 0);
+        let (first, _) = store.start(grant("fam"), 0);
         assert!(matches!(
             store.presented(&first, 1),
             Presented::Current { .. }
@@ -243,7 +255,7 @@ mod tests {
     #[test]
     fn only_authentic_tokens_are_read() {
         let mut store = RefreshStore::new(10, b"k");
-        let token = store.start("fam", grant(), 0);
+        let (token, _) = store.start(grant("fam"), 0);
         let other_key = RefreshStore::new(10, b"another key");
         assert_eq!(other_key.presented(&token, 1), Presented::Unknown);
         // Knowing the family id and generation is not enough.
@@ -262,9 +274,14 @@ mod tests {
     #[test]
     fn a_full_store_forgets_its_oldest_family() {
         let mut store = RefreshStore::new(2, b"k");
-        let a = store.start("a", grant(), 0);
-        let b = store.start("b", grant(), 0);
-        let c = store.start("c", grant(), 0);
+        let (a, _) = store.start(grant("a"), 0);
+        let (b, _) = store.start(grant("b"), 0);
+        let (c, evicted) = store.start(grant("c"), 0);
+        assert_eq!(
+            evicted,
+            vec![grant("a")],
+            "the forgotten family is handed back"
+        );
         assert_eq!(store.presented(&a, 1), Presented::Unknown);
         assert!(matches!(store.presented(&b, 1), Presented::Current { .. }));
         assert!(matches!(store.presented(&c, 1), Presented::Current { .. }));

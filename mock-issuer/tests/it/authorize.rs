@@ -261,12 +261,7 @@ async fn interactive_login_lists_users_and_signs_in_the_chosen_one() {
         .find(|v| v.starts_with("oidc_forge_login="))
         .expect("a binding cookie")
         .to_owned();
-    for attribute in [
-        "HttpOnly",
-        "SameSite=Strict",
-        "Path=/authorize",
-        "Max-Age=600",
-    ] {
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/authorize", "Max-Age=600"] {
         assert!(binding.contains(attribute), "{attribute}: {binding}");
     }
     let answer = h.decide(&page, &[("user", BOB)], &[]).await;
@@ -372,6 +367,12 @@ async fn the_login_page_answer_is_bound_to_its_browser_form_and_origin() {
         .await;
     assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
     assert!(answer.cookie("oidc_forge_session").is_some());
+    // The request log keeps none of what answers a page.
+    let logged = h.issuer.requests_to(oidc_forge::Endpoint::LoginDecision);
+    let last = logged.last().expect("logged");
+    for secret in ["interaction", "form_token"] {
+        assert_eq!(last.param(secret), Some("[redacted]"), "{secret}");
+    }
     // Both pages opened in one browser share its binding.
     let first = h.authorize(&[]).await;
     let binding = LoginPage::of(&first).binding;
@@ -422,4 +423,36 @@ async fn interactive_prompt_none_without_session_is_login_required() {
     h.authorize(&[("prompt", "none")])
         .await
         .assert_redirected_error("login_required", Some("state-1"), h.issuer.url());
+}
+
+/// Review F4: in auto mode, a `login_hint` for another user signs that user in for the request
+/// only; it never replaces the browser's session (any page can make the request).
+#[tokio::test]
+async fn a_hinted_sign_in_does_not_replace_the_session() {
+    let h = start().await;
+    let alice = h.authorize(&[]).await;
+    let cookie = alice.cookie("oidc_forge_session").expect("alice's session");
+    let as_bob = h
+        .authorize_with_cookie(
+            &[("login_hint", "bob@example.com"), ("prompt", "login")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(as_bob.status, StatusCode::FOUND);
+    assert!(
+        as_bob.cookie("oidc_forge_session").is_none(),
+        "no new session"
+    );
+    let tokens = h.redeem(&as_bob.location_params()["code"]).await.json();
+    assert_eq!(decode(str_of(&tokens, "id_token")).1["sub"], BOB);
+    assert!(decode(str_of(&tokens, "id_token")).1.get("sid").is_none());
+    // The session is still alice's.
+    let silent = h
+        .authorize_with_cookie(&[("prompt", "none")], Some(&cookie))
+        .await;
+    let tokens = h.redeem(&silent.location_params()["code"]).await.json();
+    assert_eq!(decode(str_of(&tokens, "id_token")).1["sub"], ALICE);
+    // Nor does a hinted sign-in start one in a browser without a session.
+    let fresh = h.authorize(&[("login_hint", "bob@example.com")]).await;
+    assert!(fresh.cookie("oidc_forge_session").is_none());
 }

@@ -255,6 +255,7 @@ fn code_grant(expires_at: u64) -> CodeGrant {
             sub: ALICE.into(),
             auth_time: NOW,
             acr: "0",
+            sid: None,
         },
         expires_at,
         redeemed: None,

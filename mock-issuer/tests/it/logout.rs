@@ -17,7 +17,8 @@ async fn logout_ends_the_session_and_redirects_with_state() {
     let h = start().await;
     let signed_in = h.authorize(&[]).await;
     let cookie = signed_in.cookie("oidc_forge_session").unwrap();
-    let tokens = h.tokens(&[]).await;
+    // The ID token of this very session: its `sid` is the session's.
+    let tokens = h.redeem(&signed_in.location_params()["code"]).await.json();
     let answer = logout(
         &h,
         &[
@@ -307,4 +308,79 @@ async fn unregistered_redirects_and_bad_hints_are_refused() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+}
+
+/// Review F2: an ID token of the same user from another session (another browser, or an
+/// earlier login) is no hint for this session: the issuer asks.
+#[tokio::test]
+async fn a_hint_from_another_session_of_the_user_asks_first() {
+    let h = start().await;
+    let here = h.authorize(&[]).await;
+    let cookie = here.cookie("oidc_forge_session").unwrap();
+    // Alice again, signed in elsewhere: same sub, another sid.
+    let elsewhere = h.tokens(&[]).await;
+    let asked = logout(
+        &h,
+        &[("id_token_hint", str_of(&elsewhere, "id_token"))],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(asked.body.contains("confirmation"), "{}", asked.body);
+    assert!(signed_in(&h, &cookie).await);
+    // This session's own ID token ends it without a question.
+    let own = h.redeem(&here.location_params()["code"]).await.json();
+    let answer = logout(
+        &h,
+        &[("id_token_hint", str_of(&own, "id_token"))],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        answer.body.contains("You are signed out"),
+        "{}",
+        answer.body
+    );
+    assert!(!signed_in(&h, &cookie).await);
+}
+
+/// Review F3: in auto mode the question answers itself only for a navigation no other site
+/// started; a link or script on another site gets the question.
+#[tokio::test]
+async fn in_auto_mode_a_cross_site_navigation_gets_the_question() {
+    let h = start().await;
+    let cookie = h.authorize(&[]).await.cookie("oidc_forge_session").unwrap();
+    for site in ["cross-site", "same-site"] {
+        let answer = Answer::read(
+            h.http
+                .get(h.url("/logout"))
+                .header("cookie", &cookie)
+                .header("sec-fetch-site", site)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(answer.body.contains("confirm-logout"), "{}", answer.body);
+        assert!(!answer.body.contains("<script>"), "{site}");
+        assert!(
+            !answer
+                .header("content-security-policy")
+                .contains("script-src")
+        );
+    }
+    for site in ["same-origin", "none"] {
+        let answer = Answer::read(
+            h.http
+                .get(h.url("/logout"))
+                .header("cookie", &cookie)
+                .header("sec-fetch-site", site)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(answer.body.contains("<script>"), "{site}");
+    }
 }

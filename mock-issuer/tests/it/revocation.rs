@@ -18,37 +18,6 @@ async fn start_limited(limits: StoreLimits) -> Harness {
     start_built(MockIssuer::builder().store_limits(limits)).await
 }
 
-impl Harness {
-    async fn refresh(&self, refresh_token: &str) -> Answer {
-        self.token(
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-            ],
-            Some(WEB),
-        )
-        .await
-    }
-
-    async fn redeem(&self, code: &str) -> Answer {
-        self.token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", VERIFIER),
-            ],
-            Some(WEB),
-        )
-        .await
-    }
-
-    async fn revoke(&self, token: &str) -> Answer {
-        self.post_form("/revoke", &[("token", token)], Some(WEB))
-            .await
-    }
-}
-
 fn field(tokens: &Value, name: &str) -> String {
     str_of(tokens, name).to_owned()
 }
@@ -238,8 +207,8 @@ async fn every_spent_refresh_token_is_recognised_with_one_entry_per_grant() {
         .assert_oauth_error(400, "invalid_grant");
 }
 
-/// A full store of refresh grants forgets the oldest: its refresh token stops working (the user
-/// signs in again), which fails closed; no token becomes valid.
+/// A full store of refresh grants forgets the oldest, and revokes its grant: its refresh token
+/// stops working (the user signs in again) and so does every token of it.
 #[tokio::test]
 async fn a_full_refresh_store_forgets_the_oldest_grant() {
     let h = start_limited(StoreLimits::default().refresh_tokens(2)).await;
@@ -253,8 +222,10 @@ async fn a_full_refresh_store_forgets_the_oldest_grant() {
         let answer = h.refresh(&field(tokens, "refresh_token")).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     }
-    // The forgotten grant's access token is as valid as it was: nothing was revoked.
-    assert!(h.active(&field(&oldest, "access_token")).await);
+    // Forgotten, the grant could no longer tell its spent tokens from unknown ones: it is
+    // revoked, access token included.
+    assert!(!h.active(&field(&oldest, "access_token")).await);
+    assert!(h.active(&field(&second, "access_token")).await);
     assert_eq!(h.issuer.state().store_sizes().evicted, 1);
 }
 
@@ -339,4 +310,88 @@ async fn introspection_shows_a_client_its_own_tokens_only() {
     let gateway = ("gateway", "gateway-secret");
     assert_eq!(introspect(gateway, access).await["active"], true);
     assert_eq!(introspect(gateway, refresh).await["active"], true);
+}
+
+/// A flood of new grants cannot erase reuse detection (review F1): the thief of a refresh token
+/// who refreshed first keeps nothing once the victim's family is forgotten, since a forgotten
+/// family's grant is revoked.
+#[tokio::test]
+async fn a_flood_of_grants_does_not_let_a_stolen_refresh_token_survive() {
+    let h = start_limited(StoreLimits::default().refresh_tokens(3)).await;
+    let victim = h.tokens(&[]).await;
+    let stolen = field(&victim, "refresh_token");
+    let thief = h.refresh(&stolen).await.json();
+    assert!(h.active(&field(&thief, "access_token")).await);
+    for _ in 0..3 {
+        h.tokens(&[]).await;
+    }
+    assert!(
+        !h.active(&field(&thief, "access_token")).await,
+        "the thief's access token"
+    );
+    h.refresh(&field(&thief, "refresh_token"))
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    h.refresh(&stolen)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+}
+
+/// A forced revocation into a full store (review F5) sweeps the tokens of the client whose grant
+/// it was, not every client's.
+#[tokio::test]
+async fn a_forced_revocation_sweeps_only_its_own_client() {
+    let mut config = Config::default();
+    let mut other = config.client("forge-web").unwrap().clone();
+    other.id = "other-web".into();
+    other.secret = Some("other-secret".into());
+    config.clients.push(other);
+    let h = start_built(
+        MockIssuer::builder()
+            .config(config)
+            .store_limits(StoreLimits::default().revocations(1)),
+    )
+    .await;
+    let other_client = ("other-web", "other-secret");
+    let code = h.code(&[("client_id", "other-web")]).await;
+    let bystander = h
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(other_client),
+        )
+        .await
+        .json();
+    let filler = h.tokens(&[]).await;
+    assert_eq!(
+        h.revoke(&field(&filler, "refresh_token")).await.status,
+        StatusCode::OK
+    );
+    let same_client = h.tokens(&[]).await;
+    let code = h.code(&[]).await;
+    h.redeem(&code).await;
+    h.redeem(&code)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert!(
+        !h.active(&field(&same_client, "access_token")).await,
+        "forge-web's tokens"
+    );
+    let active_for_other = h
+        .post_form(
+            "/introspect",
+            &[("token", str_of(&bystander, "access_token"))],
+            Some(other_client),
+        )
+        .await
+        .json()["active"]
+        == true;
+    assert!(
+        active_for_other,
+        "other-web's tokens are not forge-web's to lose"
+    );
 }

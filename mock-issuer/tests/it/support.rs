@@ -323,6 +323,38 @@ impl Harness {
     }
 }
 
+/// Token-endpoint steps as forge-web.
+impl Harness {
+    pub async fn refresh(&self, refresh_token: &str) -> Answer {
+        self.token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+            Some(WEB),
+        )
+        .await
+    }
+
+    pub async fn redeem(&self, code: &str) -> Answer {
+        self.token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ],
+            Some(WEB),
+        )
+        .await
+    }
+
+    pub async fn revoke(&self, token: &str) -> Answer {
+        self.post_form("/revoke", &[("token", token)], Some(WEB))
+            .await
+    }
+}
+
 /// The header and claims of a compact JWS, without verification.
 pub fn decode(jwt: &str) -> (Value, Value) {
     let mut parts = jwt.split('.');

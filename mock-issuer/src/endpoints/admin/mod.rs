@@ -124,10 +124,16 @@ pub fn admissible(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<(), AdminError> {
-    let host = headers
-        .get(header::HOST)
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let host = hosts
+        .next()
         .and_then(|host| host.to_str().ok())
         .ok_or_else(|| AdminError::ForbiddenHost("the request has no Host header".into()))?;
+    if hosts.next().is_some() {
+        return Err(AdminError::ForbiddenHost(
+            "the request has more than one Host header".into(),
+        ));
+    }
     if !is_admin_host(issuer, host) {
         return Err(AdminError::ForbiddenHost(format!(
             "Host `{host}` is neither this issuer's host nor a loopback name (DNS rebinding)"
@@ -165,7 +171,11 @@ fn is_admin_host(issuer: &str, host: &str) -> bool {
     let Ok(url) = url::Url::parse(&format!("http://{host}")) else {
         return false;
     };
-    let name_only = url.path() == "/" && url.query().is_none() && url.username().is_empty();
+    let name_only = url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
     let own = url::Url::parse(issuer).ok();
     name_only
         && match url.host() {
@@ -302,4 +312,133 @@ pub(crate) fn optional_json<T: DeserializeOwned + Default>(body: &Bytes) -> Resu
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|e| AdminError::BadJson(format!("invalid JSON at `{}`: {}", e.path(), e.inner())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUER: &str = "http://oidc-forge.test:9000";
+    const ORIGIN: &str = "http://oidc-forge.test:9000";
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    fn check(method: Method, pairs: &[(&'static str, &str)]) -> Result<(), AdminError> {
+        admissible(ISSUER, ORIGIN, None, &method, &headers(pairs))
+    }
+
+    #[test]
+    fn only_loopback_names_and_the_issuers_own_host_are_admin_hosts() {
+        for host in [
+            "127.0.0.1:9000",
+            "127.1",
+            "[::1]:9000",
+            "localhost",
+            "app.localhost:3000",
+            "oidc-forge.test:9000",
+            "OIDC-FORGE.test",
+        ] {
+            assert!(check(Method::GET, &[("host", host)]).is_ok(), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "oidc-forge.test.evil.example",
+            "localhost.evil.example",
+            "127.0.0.1#@evil.example",
+            "127.0.0.1:9000/path",
+            "user@127.0.0.1",
+            "user:pw@127.0.0.1",
+            "127.0.0.1?q",
+            "0.0.0.0",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    check(Method::GET, &[("host", host)]),
+                    Err(AdminError::ForbiddenHost(_))
+                ),
+                "{host}"
+            );
+        }
+        assert!(matches!(
+            check(Method::GET, &[]),
+            Err(AdminError::ForbiddenHost(_))
+        ));
+        assert!(matches!(
+            check(
+                Method::GET,
+                &[("host", "127.0.0.1"), ("host", "evil.example")]
+            ),
+            Err(AdminError::ForbiddenHost(_))
+        ));
+    }
+
+    #[test]
+    fn state_changing_requests_need_json_and_reads_do_not() {
+        let host = ("host", "127.0.0.1:9000");
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(matches!(
+                check(method.clone(), &[host]),
+                Err(AdminError::NotJson)
+            ));
+            for content_type in [
+                "text/plain",
+                "application/json-patch+json",
+                "text/plain; application/json",
+                "multipart/form-data",
+            ] {
+                assert!(
+                    matches!(
+                        check(method.clone(), &[host, ("content-type", content_type)]),
+                        Err(AdminError::NotJson)
+                    ),
+                    "{content_type}"
+                );
+            }
+            for content_type in ["application/json", "Application/JSON; charset=utf-8"] {
+                assert!(check(method.clone(), &[host, ("content-type", content_type)]).is_ok());
+            }
+        }
+        for method in [Method::GET, Method::HEAD] {
+            assert!(check(method, &[host]).is_ok());
+        }
+    }
+
+    #[test]
+    fn an_admin_token_is_compared_whole() {
+        let with = |authorization: Option<&str>| {
+            let mut pairs = vec![("host", "127.0.0.1")];
+            if let Some(value) = authorization {
+                pairs.push(("authorization", value));
+            }
+            admissible(
+                ISSUER,
+                ORIGIN,
+                Some("tok3n"),
+                &Method::GET,
+                &headers(&pairs),
+            )
+        };
+        assert!(with(Some("Bearer tok3n")).is_ok());
+        assert!(with(Some("bearer  tok3n ")).is_ok());
+        for refused in [
+            None,
+            Some("Bearer tok3"),
+            Some("Bearer tok3nn"),
+            Some("Basic tok3n"),
+            Some("tok3n"),
+            Some("Bearer "),
+        ] {
+            assert!(
+                matches!(with(refused), Err(AdminError::Unauthorized)),
+                "{refused:?}"
+            );
+        }
+    }
 }
