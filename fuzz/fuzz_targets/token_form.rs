@@ -53,8 +53,8 @@ fuzz_target!(|data: &[u8]| {
         },
     );
     let refresh_token = STATE.start_refresh_family(
-        "fuzz-family",
         RefreshFamily {
+            grant_id: "fuzz-family".into(),
             client_id: "forge-web".into(),
             scopes: vec!["openid".into(), "offline_access".into(), "read".into()],
             login,
@@ -62,6 +62,7 @@ fuzz_target!(|data: &[u8]| {
             issued_at: now,
             expires_at: now + 3600,
         },
+        now + 3600,
     );
 
     let mut request = Request::post("/api/token").header(
