@@ -44,10 +44,41 @@ pub struct IssuerEnv {
     pub http: reqwest::Client,
 }
 
+/// The embedded default made as strict as the specs allow, which is what the scenarios grade:
+/// PKCE required of every client (RFC 9700 2.1.1's SHOULD made a MUST), redirect URIs matched
+/// exactly (RFC 9700 4.1.3, no loopback port exception), and OpenID Core 5.4's scope catalogue
+/// (`openid` releases no claim by itself). The embedded default relaxes these as Fief,
+/// FusionAuth and Keycloak do, so that apps written for them run unchanged.
+pub fn strict_config() -> Config {
+    let mut config = Config::default();
+    if let Some(openid) = config.scopes.get_mut("openid") {
+        openid.claims.clear();
+    }
+    for client in &mut config.clients {
+        client.require_pkce = Some(true);
+        client.loopback_any_port = false;
+    }
+    if let Some(web) = config.client_mut(WEB_CLIENT.0) {
+        web.redirect_uris = vec![
+            REDIRECT_URI.into(),
+            "http://127.0.0.1:8000/auth-callback".into(),
+        ];
+        web.post_logout_redirect_uris = vec![
+            "http://localhost:8000/".into(),
+            "http://127.0.0.1:8000/".into(),
+        ];
+    }
+    if let Some(spa) = config.client_mut("forge-spa") {
+        spa.redirect_uris = vec![SPA_REDIRECT_URI.into()];
+        spa.post_logout_redirect_uris = vec!["http://localhost:3000/".into()];
+    }
+    config
+}
+
 impl IssuerEnv {
-    /// The default configuration with `edit` applied, on a clock frozen at [`NOW`].
+    /// [`strict_config`] with `edit` applied, on a clock frozen at [`NOW`].
     pub async fn start(edit: impl FnOnce(&mut Config)) -> Result<Self, Failure> {
-        let mut config = Config::default();
+        let mut config = strict_config();
         edit(&mut config);
         let clock = Arc::new(FixedClock::new(NOW));
         let issuer = MockIssuer::builder()

@@ -41,6 +41,28 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// Users that can sign in.
     pub users: Vec<UserConfig>,
+    /// Which web origins may call the issuer's API from a browser (CORS).
+    #[serde(default)]
+    pub cors: CorsConfig,
+}
+
+/// Cross-origin calls from browsers (the Fetch standard's CORS protocol) to the endpoints an
+/// app's own page calls: discovery, JWKS, token, UserInfo, introspection and revocation.
+/// Never to the pages a person sees (authorize, login, logout) or the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    /// `["*"]` (the default, as Fief allows any origin on `/api` and `/.well-known`), a list
+    /// of origins such as `"http://localhost:3000"`, or `[]` to send no CORS headers at all.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for CorsConfig {
+    fn default() -> Self {
+        Self {
+            allowed_origins: vec!["*".into()],
+        }
+    }
 }
 
 /// How the authorization endpoint authenticates the end user.
@@ -168,7 +190,7 @@ pub struct ClientConfig {
     /// `None`: a public client (RFC 6749 2.1), which must use PKCE.
     #[serde(default)]
     pub secret: Option<String>,
-    /// Compared by exact string match (RFC 9700 4.1.3).
+    /// Compared by exact string match (RFC 9700 4.1.3), but see `loopback_any_port`.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
@@ -178,9 +200,12 @@ pub struct ClientConfig {
     pub scopes: Vec<String>,
     #[serde(default = "default_grant_types")]
     pub grant_types: Vec<GrantType>,
-    /// RFC 9700 2.1.1: PKCE for every client by default; public clients cannot turn it off.
-    #[serde(default = "default_true")]
-    pub require_pkce: bool,
+    /// Require PKCE of this client. Public clients always must (RFC 9700 2.1.1: MUST);
+    /// confidential ones may, as with Fief, FusionAuth and Keycloak by default (RFC 9700 2.1.1
+    /// makes it a SHOULD, with the nonce as an alternative). A challenge that is sent is always
+    /// enforced, and a verifier without one is refused as a downgrade (RFC 9700 4.8.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pkce: Option<bool>,
     /// Accept `code_challenge_method=plain` (RFC 7636 4.2); off by default, as RFC 9700 2.1.1 advises.
     #[serde(default)]
     pub allow_plain_pkce: bool,
@@ -197,6 +222,11 @@ pub struct ClientConfig {
     /// Algorithm of this client's tokens. `None`: the first configured key's.
     #[serde(default)]
     pub signing_alg: Option<SigningAlg>,
+    /// RFC 8252 7.3: a registered `http` loopback URI (127.0.0.1, [::1], localhost), redirect
+    /// or post-logout, matches with any port, for apps that pick their port when they start.
+    /// Off by default: then URIs match exactly.
+    #[serde(default)]
+    pub loopback_any_port: bool,
     /// Let this client introspect any token (a gateway's). By default a client sees only
     /// tokens issued to it and access tokens whose `aud` names it; others are
     /// `{"active": false}` (RFC 7662 2.2, 4: the server decides who may learn what).
@@ -207,6 +237,25 @@ pub struct ClientConfig {
 impl ClientConfig {
     pub fn is_public(&self) -> bool {
         self.secret.is_none()
+    }
+
+    /// Whether `uri` is one of this client's redirect URIs.
+    pub fn allows_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|registered| {
+            crate::rules::redirect::matches(registered, uri, self.loopback_any_port)
+        })
+    }
+
+    /// Whether `uri` is one of this client's post-logout redirect URIs.
+    pub fn allows_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|registered| {
+            crate::rules::redirect::matches(registered, uri, self.loopback_any_port)
+        })
+    }
+
+    /// Whether authorization requests of this client must carry a PKCE challenge.
+    pub fn requires_pkce(&self) -> bool {
+        self.is_public() || self.require_pkce == Some(true)
     }
 
     /// The `aud` of this client's access tokens.
@@ -475,6 +524,19 @@ impl Config {
             );
         }
 
+        for (i, origin) in self.cors.allowed_origins.iter().enumerate() {
+            if let Err(why) = check_cors_origin(origin) {
+                problem(format!("cors.allowed_origins[{i}]"), &why);
+            }
+        }
+        if self.cors.allowed_origins.len() > 1 && self.cors.allowed_origins.iter().any(|o| o == "*")
+        {
+            problem(
+                "cors.allowed_origins".into(),
+                "`*` stands alone: it already allows every origin",
+            );
+        }
+
         let mut client_ids = BTreeSet::new();
         for (i, client) in self.clients.iter().enumerate() {
             let at = |field: &str| format!("clients[{i}].{field}");
@@ -514,7 +576,7 @@ impl Config {
                 );
             }
             if client.is_public() {
-                if !client.require_pkce {
+                if client.require_pkce == Some(false) {
                     problem(
                         at("require_pkce"),
                         "a public client must use PKCE (RFC 9700 2.1.1)",
@@ -597,6 +659,21 @@ fn check_issuer_url(issuer: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `*`, or a web origin as browsers send it: `scheme://host[:port]`, nothing after.
+fn check_cors_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let url = url::Url::parse(origin).map_err(|e| format!("expected `*` or an origin: {e}"))?;
+    let serialized = url.origin().ascii_serialization();
+    if !matches!(url.scheme(), "http" | "https") || serialized != origin {
+        return Err(format!(
+            "expected an origin such as `http://localhost:3000` (scheme, host, port; no path or trailing slash), got `{origin}`"
+        ));
+    }
+    Ok(())
+}
+
 fn check_redirect_uri(uri: &str) -> Result<(), String> {
     let url = url::Url::parse(uri).map_err(|e| format!("expected an absolute URI: {e}"))?;
     if url.fragment().is_some() {
@@ -622,7 +699,11 @@ mod tests {
         assert_eq!(config.clients.len(), 2);
         assert!(config.client("forge-web").is_some_and(|c| !c.is_public()));
         assert!(config.client("forge-spa").is_some_and(|c| c.is_public()));
-        assert_eq!(config.users.len(), 2);
+        assert_eq!(config.users.len(), 3);
+        let dana = config
+            .find_user("dana@example.com")
+            .expect("a user without permissions");
+        assert!(dana.permissions.is_empty());
         assert!(config.keys.is_empty(), "the default uses the embedded keys");
     }
 
@@ -644,7 +725,7 @@ mod tests {
     #[test]
     fn validation_reports_every_problem_with_its_key() {
         let mut config = Config::default();
-        config.clients[1].require_pkce = false;
+        config.clients[1].require_pkce = Some(false);
         config.clients[0]
             .redirect_uris
             .push("https://app.test/cb#frag".into());
@@ -656,7 +737,7 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.contains("clients[0].redirect_uris[2]: a redirect URI must not have a fragment"),
+            err.contains("clients[0].redirect_uris[8]: a redirect URI must not have a fragment"),
             "{err}"
         );
         assert!(

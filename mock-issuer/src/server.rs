@@ -95,28 +95,43 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The issuer's routes, mounted under the path of the issuer URL (e.g. a Fief tenant slug), and
 /// the admin API beside them unless it is disabled. The forge layer (faults, request log) sits
-/// in front of the endpoints only; the [`limits`] layer in front of everything.
+/// in front of the endpoints only; the [`limits`] layer in front of everything; the CORS layer
+/// in front of the endpoints an app's page calls (never the pages a person sees, or the admin
+/// API), outside the forge layer so that a preflight never uses up a scripted fault.
 pub fn router(state: AppState) -> Router {
     let prefix = state.path_prefix.clone();
     let forge_layer = axum::middleware::from_fn_with_state(state.clone(), forge::middleware::layer);
-    let routes = Router::new()
+    let cors = cors_layer(&state.config().cors);
+    let with_cors = |routes: Router<AppState>| match &cors {
+        Some(cors) => routes.layer(cors.clone()),
+        None => routes,
+    };
+    let api = Router::new()
         .route(paths::DISCOVERY, get(discovery::handle))
         .route(paths::AUTHORIZATION_SERVER_METADATA, get(discovery::handle))
         .route(paths::JWKS, get(jwks::handle))
-        .route(
-            paths::AUTHORIZE,
-            get(authorize::handle_get).post(authorize::handle_post),
-        )
-        .route(paths::LOGIN_DECISION, post(login_decision::handle))
         .route(paths::TOKEN, post(token::handle))
         .route(
             paths::USERINFO,
             get(userinfo::handle).post(userinfo::handle),
         )
-        .route(paths::LOGOUT, get(logout::handle).post(logout::handle))
         .route(paths::INTROSPECT, post(introspect::handle))
         .route(paths::REVOKE, post(revoke::handle))
         .layer(forge_layer.clone());
+    let pages = Router::new()
+        .route(
+            paths::AUTHORIZE,
+            get(authorize::handle_get).post(authorize::handle_post),
+        )
+        .route(paths::LOGIN_DECISION, post(login_decision::handle))
+        .route(paths::LOGOUT, get(logout::handle).post(logout::handle))
+        // FusionAuth's logout path, which its quickstart builds by hand.
+        .route(
+            paths::FUSIONAUTH_LOGOUT,
+            get(logout::handle).post(logout::handle),
+        )
+        .layer(forge_layer.clone());
+    let routes = with_cors(api).merge(pages);
     let routes = if state.forge.options.admin {
         admin::mount(routes, &state)
     } else {
@@ -127,15 +142,19 @@ pub fn router(state: AppState) -> Router {
     } else {
         // RFC 8414 3.1: for an issuer with a path, the metadata is at the host's root with the
         // path inserted after the well-known name; the suffixed form stays served too (8414 5).
-        Router::new()
-            .route(
-                &format!("{}{prefix}", paths::AUTHORIZATION_SERVER_METADATA),
-                get(discovery::handle),
-            )
-            .layer(forge_layer)
-            .nest(&prefix, routes)
+        with_cors(
+            Router::new()
+                .route(
+                    &format!("{}{prefix}", paths::AUTHORIZATION_SERVER_METADATA),
+                    get(discovery::handle),
+                )
+                .layer(forge_layer),
+        )
+        .nest(&prefix, routes)
     };
     routes
+        // For readiness probes, at the host's root whatever the issuer's path.
+        .route(paths::HEALTH, get(health))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Log the method and path only: queries carry codes, states and sometimes tokens.
@@ -147,6 +166,41 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// `GET /healthz`: the server answers (compose files, readiness probes).
+async fn health() -> Response {
+    crate::error::no_store_json(r#"{"status":"ok"}"#)
+}
+
+/// The CORS policy of the endpoints apps call from their pages; `None` when no origin is
+/// allowed. Requests carry no cookies (`Authorization` headers and forms only), so `*` needs no
+/// credentials mode.
+fn cors_layer(config: &crate::config::CorsConfig) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if config.allowed_origins.is_empty() {
+        return None;
+    }
+    let origins = if config.allowed_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            config
+                .allowed_origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            // An app's page reads the RFC 6750 challenge of a refused token.
+            .expose_headers([header::WWW_AUTHENTICATE])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// The request-size and slow-client rules that hyper does not apply itself: the target length

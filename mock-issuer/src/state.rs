@@ -36,6 +36,10 @@ pub mod paths {
     pub const LOGOUT: &str = "/logout";
     pub const INTROSPECT: &str = "/introspect";
     pub const REVOKE: &str = "/revoke";
+    /// FusionAuth's logout path: its quickstart builds the logout URL by hand.
+    pub const FUSIONAUTH_LOGOUT: &str = "/oauth2/logout";
+    /// At the host's root: `GET` answers while the server runs.
+    pub const HEALTH: &str = "/healthz";
 }
 
 /// Name of the issuer's own browser-session cookie.

@@ -39,12 +39,13 @@ fn other_client() -> ClientConfig {
         post_logout_redirect_uris: Vec::new(),
         scopes: vec!["openid".into(), "email".into(), "offline_access".into()],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        require_pkce: true,
+        require_pkce: Some(true),
         allow_plain_pkce: false,
         audience: Vec::new(),
         permissions: Vec::new(),
         token_endpoint_auth_method: None,
         signing_alg: None,
+        loopback_any_port: false,
         introspect_any_token: false,
     }
 }
@@ -798,7 +799,7 @@ pub async fn a23_pkce_wrong_or_missing_verifier() -> Outcome {
 pub async fn a24_pkce_downgrade() -> Outcome {
     let env = IssuerEnv::start(|config| {
         if let Some(web) = config.client_mut(WEB_CLIENT.0) {
-            web.require_pkce = false;
+            web.require_pkce = Some(false);
         }
     })
     .await?;

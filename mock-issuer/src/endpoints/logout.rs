@@ -165,7 +165,7 @@ impl LogoutRequest {
         let unregistered =
             || format!("post_logout_redirect_uri `{uri}` is not registered (exact match required)");
         match client {
-            Some(client) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => Ok(Self {
+            Some(client) if client.allows_post_logout_redirect_uri(uri) => Ok(Self {
                 hint: hinted,
                 redirect: Some(uri.to_owned()),
                 link_back: None,
@@ -176,7 +176,7 @@ impl LogoutRequest {
             None if config
                 .clients
                 .iter()
-                .any(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)) =>
+                .any(|c| c.allows_post_logout_redirect_uri(uri)) =>
             {
                 Ok(Self {
                     hint: hinted,

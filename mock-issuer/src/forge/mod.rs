@@ -122,7 +122,7 @@ impl Endpoint {
             paths::LOGIN_DECISION => Endpoint::LoginDecision,
             paths::TOKEN => Endpoint::Token,
             paths::USERINFO => Endpoint::Userinfo,
-            paths::LOGOUT => Endpoint::Logout,
+            paths::LOGOUT | paths::FUSIONAUTH_LOGOUT => Endpoint::Logout,
             paths::INTROSPECT => Endpoint::Introspect,
             paths::REVOKE => Endpoint::Revoke,
             _ => return None,

@@ -99,12 +99,9 @@ pub fn parse_request(
     let is_openid = raw_scope.split(' ').any(|s| s == "openid");
     let (redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
         Some(uri) => {
-            // RFC 9700 4.1.3: exact string comparison, no pattern or prefix matching.
-            if !client
-                .redirect_uris
-                .iter()
-                .any(|registered| registered == uri)
-            {
+            // RFC 9700 4.1.3: exact string comparison, no pattern or prefix matching (but for
+            // RFC 8252 7.3's loopback ports, where the client opts in).
+            if !client.allows_redirect_uri(uri) {
                 return Err(AuthorizationError::page(
                     "invalid_request",
                     format!(
@@ -212,7 +209,7 @@ pub fn parse_request(
         }
     }
 
-    let pkce = parse_pkce(params, client.require_pkce, client.allow_plain_pkce)
+    let pkce = parse_pkce(params, client.requires_pkce(), client.allow_plain_pkce)
         .map_err(|why| fail("invalid_request", why))?;
     let prompt = parse_prompt(params.get("prompt")).map_err(|why| fail("invalid_request", why))?;
     let max_age = match params.get("max_age") {
@@ -360,6 +357,9 @@ mod tests {
             valid_query().replace("client_id=forge-web", "client_id=nobody"),
             valid_query().replace("auth-callback", "auth-callback%3Fx%3D1"),
             valid_query().replace("localhost%3A8000", "localhost%3A8000.evil"),
+            valid_query().replace("localhost%3A8000", "localhost.evil%3A8000"),
+            valid_query().replace("http%3A%2F%2Flocalhost", "https%3A%2F%2Flocalhost"),
+            valid_query().replace("auth-callback", "auth-callbackx"),
             valid_query().replace(
                 "&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fauth-callback",
                 "",
@@ -388,11 +388,28 @@ mod tests {
         let (error, description, _) = redirected_error(&valid_query().replace("S256", "plain"));
         assert_eq!(error, "invalid_request");
         assert!(description.contains("plain"), "{description}");
-        let (error, _, _) = redirected_error(&valid_query().replace(
+        // No challenge: fine for the confidential client (RFC 9700 2.1.1 SHOULD), refused for
+        // the public one (MUST).
+        let without_pkce = valid_query().replace(
             &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
             "",
-        ));
+        );
+        assert!(request(&without_pkce).is_ok_and(|req| req.pkce.is_none()));
+        let public = without_pkce
+            .replace("client_id=forge-web", "client_id=forge-spa")
+            .replace("auth-callback", "callback");
+        let (error, description, _) = redirected_error(&public);
         assert_eq!(error, "invalid_request");
+        assert!(
+            description.contains("code_challenge` is required"),
+            "{description}"
+        );
+        let mut strict = Config::default();
+        strict.clients[0].require_pkce = Some(true);
+        match parse_request(&strict, &Params::parse(without_pkce.as_bytes())) {
+            Err(AuthorizationError::Redirect { error, .. }) => assert_eq!(error, "invalid_request"),
+            other => panic!("{other:?}"),
+        }
         let (error, _, _) = redirected_error(&format!("{}&prompt=none%20login", valid_query()));
         assert_eq!(error, "invalid_request");
         let (error, _, _) = redirected_error(&format!("{}&request=eyJ", valid_query()));

@@ -9,5 +9,6 @@ pub mod grants;
 pub mod login;
 pub mod origin;
 pub mod pkce;
+pub mod redirect;
 pub mod scope;
 pub mod tokens;

@@ -456,3 +456,86 @@ async fn a_hinted_sign_in_does_not_replace_the_session() {
     let fresh = h.authorize(&[("login_hint", "bob@example.com")]).await;
     assert!(fresh.cookie("oidc_forge_session").is_none());
 }
+
+/// Issue 13: the embedded default registers the callback paths people write (Fief's, FusionAuth's
+/// and Authlib's, hand-written flows', FastAPI's Swagger UI) on localhost and 127.0.0.1, any port
+/// (RFC 8252 7.3); anything else is refused, and a configured client keeps exact matching.
+#[tokio::test]
+async fn the_default_client_takes_the_usual_local_callbacks_on_any_port() {
+    let h = start().await;
+    for host in ["localhost", "127.0.0.1"] {
+        for port in ["8000", "5000", "49152"] {
+            for path in [
+                "/auth-callback",
+                "/callback",
+                "/oauth/callback",
+                "/docs/oauth2-redirect",
+            ] {
+                let uri = format!("http://{host}:{port}{path}");
+                let answer = h.authorize(&[("redirect_uri", &uri)]).await;
+                assert_eq!(answer.status, StatusCode::FOUND, "{uri}: {}", answer.body);
+                assert!(
+                    answer
+                        .header("location")
+                        .starts_with(&format!("{uri}?code=")),
+                    "{uri}"
+                );
+            }
+        }
+    }
+    for refused in [
+        "http://localhost:5000/elsewhere",
+        "https://localhost:5000/callback",
+        "http://localhost.evil.example:5000/callback",
+        "http://app.example:5000/callback",
+    ] {
+        h.authorize(&[("redirect_uri", refused)])
+            .await
+            .assert_error_page("not registered");
+    }
+    let mut config = Config::default();
+    config.clients[0].loopback_any_port = false;
+    config.clients[0].redirect_uris = vec![REDIRECT_URI.into()];
+    let exact = start_with(config).await;
+    exact
+        .authorize(&[("redirect_uri", "http://localhost:8001/auth-callback")])
+        .await
+        .assert_error_page("not registered");
+    assert_eq!(exact.authorize(&[]).await.status, StatusCode::FOUND);
+}
+
+/// Issue 13, RFC 9700 2.1.1: PKCE is a SHOULD for confidential clients (Fief, FusionAuth and
+/// Keycloak do not require it) and a MUST for public ones; `require_pkce = true` requires it.
+#[tokio::test]
+async fn pkce_is_required_of_public_clients_and_of_those_configured_so() {
+    let no_pkce = [("code_challenge", ""), ("code_challenge_method", "")];
+    let h = start().await;
+    let code = h.code(&no_pkce).await;
+    let answer = h
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+            Some(WEB),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    h.authorize(&[
+        ("client_id", "forge-spa"),
+        ("redirect_uri", "http://localhost:3000/callback"),
+        ("code_challenge", ""),
+        ("code_challenge_method", ""),
+    ])
+    .await
+    .assert_redirected_error("invalid_request", Some("state-1"), h.issuer.url());
+    let mut config = Config::default();
+    config.clients[0].require_pkce = Some(true);
+    let strict = start_with(config).await;
+    strict.authorize(&no_pkce).await.assert_redirected_error(
+        "invalid_request",
+        Some("state-1"),
+        strict.issuer.url(),
+    );
+}

@@ -137,3 +137,195 @@ async fn an_issuer_with_a_path_serves_under_it() {
         );
     }
 }
+
+/// Issue 13: apps call discovery, JWKS, token, UserInfo, introspection and revocation from their
+/// pages (Swagger UI, single-page apps): those answer CORS preflights and carry
+/// `Access-Control-Allow-Origin`. The pages a person sees and the admin API never do.
+#[tokio::test]
+async fn the_api_endpoints_answer_cors_and_the_pages_do_not() {
+    let h = start().await;
+    let origin = "http://localhost:3000";
+    for (method, path) in [
+        ("GET", "/.well-known/openid-configuration"),
+        ("GET", "/.well-known/oauth-authorization-server"),
+        ("GET", "/.well-known/jwks.json"),
+        ("POST", "/api/token"),
+        ("GET", "/api/userinfo"),
+        ("POST", "/introspect"),
+        ("POST", "/revoke"),
+    ] {
+        let preflight = Answer::read(
+            h.http
+                .request(reqwest::Method::OPTIONS, h.url(path))
+                .header("origin", origin)
+                .header("access-control-request-method", method)
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            preflight.status.is_success(),
+            "{path}: {}",
+            preflight.status
+        );
+        assert_eq!(
+            preflight.header("access-control-allow-origin"),
+            "*",
+            "{path}"
+        );
+        let allowed = preflight
+            .header("access-control-allow-headers")
+            .to_ascii_lowercase();
+        assert!(
+            allowed.contains("authorization") && allowed.contains("content-type"),
+            "{path}: {allowed}"
+        );
+        assert!(
+            preflight
+                .header("access-control-allow-methods")
+                .contains(method),
+            "{path}"
+        );
+    }
+    let discovery = Answer::read(
+        h.http
+            .get(h.url("/.well-known/openid-configuration"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(discovery.header("access-control-allow-origin"), "*");
+    // A refused token's challenge is readable by the page.
+    let refused = Answer::read(
+        h.http
+            .get(h.url("/api/userinfo"))
+            .header("origin", origin)
+            .bearer_auth("garbage")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused
+            .header("access-control-expose-headers")
+            .to_ascii_lowercase()
+            .contains("www-authenticate")
+    );
+    for path in [
+        "/authorize",
+        "/authorize/decision",
+        "/logout",
+        "/_forge/keys",
+        "/_forge/tokens",
+    ] {
+        let preflight = Answer::read(
+            h.http
+                .request(reqwest::Method::OPTIONS, h.url(path))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            preflight
+                .headers
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{path}"
+        );
+    }
+    let page = Answer::read(
+        h.http
+            .get(h.url("/logout"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.headers.get("access-control-allow-origin").is_none());
+}
+
+/// CORS is configurable: a list of origins, or none at all.
+#[tokio::test]
+async fn cors_follows_the_configured_origins() {
+    let mut config = oidc_forge::Config::default();
+    config.cors.allowed_origins = vec!["http://localhost:3000".into()];
+    let h = start_with(config).await;
+    let ask = |origin: &'static str| {
+        let h = &h;
+        async move {
+            Answer::read(
+                h.http
+                    .get(h.url("/.well-known/jwks.json"))
+                    .header("origin", origin)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        ask("http://localhost:3000")
+            .await
+            .header("access-control-allow-origin"),
+        "http://localhost:3000"
+    );
+    assert!(
+        ask("https://evil.example")
+            .await
+            .headers
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let mut config = oidc_forge::Config::default();
+    config.cors.allowed_origins.clear();
+    let h = start_with(config).await;
+    let answer = Answer::read(
+        h.http
+            .get(h.url("/.well-known/jwks.json"))
+            .header("origin", "http://localhost:3000")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(answer.headers.get("access-control-allow-origin").is_none());
+    let mut bad = oidc_forge::Config::default();
+    bad.cors.allowed_origins = vec!["http://localhost:3000/".into(), "*".into()];
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("cors.allowed_origins[0]") && err.contains("stands alone"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn healthz_answers_at_the_root() {
+    let state = MockIssuer::builder()
+        .issuer_url("http://issuer.test/tenant")
+        .build_state("http://unused")
+        .unwrap();
+    let router = oidc_forge::server::router(state);
+    let response = router
+        .oneshot(
+            axum::http::Request::get("/healthz")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

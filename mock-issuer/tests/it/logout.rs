@@ -297,12 +297,16 @@ async fn unregistered_redirects_and_bad_hints_are_refused() {
         assert!(answer.headers.get("location").is_none());
         assert!(answer.body.contains(needle), "{needle}: {}", answer.body);
     }
-    // The SPA's URI is not the web client's.
+    // Another client's URI is not the web client's.
+    let mut config = oidc_forge::Config::default();
+    config.clients[1].post_logout_redirect_uris = vec!["http://spa.localhost:3000/bye".into()];
+    let h = start_with(config).await;
+    let tokens = h.tokens(&[]).await;
     let answer = logout(
         &h,
         &[
-            ("id_token_hint", id_token),
-            ("post_logout_redirect_uri", "http://localhost:3000/"),
+            ("id_token_hint", str_of(&tokens, "id_token")),
+            ("post_logout_redirect_uri", "http://spa.localhost:3000/bye"),
         ],
         None,
     )
@@ -383,4 +387,24 @@ async fn in_auto_mode_a_cross_site_navigation_gets_the_question() {
         .await;
         assert!(answer.body.contains("<script>"), "{site}");
     }
+}
+
+/// FusionAuth's quickstart builds `{issuer}/oauth2/logout?client_id=...` by hand: the same logout.
+#[tokio::test]
+async fn fusionauths_logout_path_is_the_logout_endpoint() {
+    let h = start().await;
+    let answer = Answer::read(
+        h.http
+            .get(h.url("/oauth2/logout"))
+            .query(&[
+                ("client_id", "forge-web"),
+                ("post_logout_redirect_uri", "http://localhost:5000/"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    assert_eq!(answer.header("location"), "http://localhost:5000/");
 }

@@ -34,6 +34,16 @@ pub fn http() -> reqwest::Client {
         .expect("reqwest client")
 }
 
+/// The default configuration with OpenID Core 5.4's scope catalogue: `openid` releases no
+/// claim by itself (the embedded default releases the email under it, as Fief does).
+pub fn core_scopes() -> Config {
+    let mut config = Config::default();
+    if let Some(openid) = config.scopes.get_mut("openid") {
+        openid.claims.clear();
+    }
+    config
+}
+
 /// The default configuration on a fixed clock.
 pub async fn start() -> Harness {
     start_with(Config::default()).await

@@ -225,7 +225,7 @@ async fn pkce_is_verified() {
 #[tokio::test]
 async fn a_verifier_without_a_challenge_is_a_downgrade_and_rejected() {
     let mut config = Config::default();
-    config.clients[0].require_pkce = false;
+    config.clients[0].require_pkce = Some(false);
     let h = start_with(config).await;
     let code = h
         .code(&[("code_challenge", ""), ("code_challenge_method", "")])
@@ -344,7 +344,7 @@ async fn malformed_requests_are_invalid_request() {
 #[tokio::test]
 async fn refresh_rotates_narrows_and_keeps_the_id_token_identity() {
     // RFC 6749 6; RFC 9700 4.14.2; Core 12.2; OIDF oidcc-refresh-token.
-    let h = start().await;
+    let h = start_with(core_scopes()).await;
     let first = h
         .tokens(&[("scope", "openid email offline_access read")])
         .await;

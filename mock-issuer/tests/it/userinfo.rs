@@ -11,7 +11,7 @@ async fn access_token(h: &Harness, scope: &str) -> String {
 #[tokio::test]
 async fn claims_follow_the_granted_scopes_by_get_and_post() {
     // Core 5.3.1, 5.4; OIDF oidcc-userinfo-get/-post-header/-post-body, oidcc-scope-*.
-    let h = start().await;
+    let h = start_with(core_scopes()).await;
     let token = access_token(&h, "openid email").await;
     let get = h.userinfo(&token).await;
     assert_eq!(get.status, StatusCode::OK, "{}", get.body);
@@ -43,6 +43,21 @@ async fn claims_follow_the_granted_scopes_by_get_and_post() {
     assert_eq!(profile["name"], "Alice Liddell");
     assert_eq!(profile["locale"], "en-GB");
     assert!(profile.get("email").is_none());
+}
+
+/// The embedded default releases the email under `openid`, as Fief and FusionAuth do: the Fief
+/// examples read `user["email"]` after asking for `openid` alone.
+#[tokio::test]
+async fn the_default_releases_the_email_under_openid() {
+    let h = start().await;
+    let token = access_token(&h, "openid").await;
+    let info = h.userinfo(&token).await.json();
+    assert_eq!(info["email"], "alice@example.com");
+    assert_eq!(info["email_verified"], true);
+    assert!(
+        info.get("name").is_none(),
+        "profile claims still need `profile`"
+    );
 }
 
 #[tokio::test]
