@@ -9,7 +9,10 @@ use oidc_forge_client::{
     AuthorizationRequest, Client, ClientAuthMethod, CodeExchange, Error, LogoutRequest,
     RefreshRequest, Requirements, TokenError,
 };
+use std::sync::Arc;
 use support::*;
+
+use oidc_forge::{FixedClock, MockIssuer};
 
 const REDIRECT: &str = "http://127.0.0.1:8000/auth-callback";
 
@@ -547,4 +550,75 @@ async fn max_age_is_sent_and_auth_time_is_checked() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Configuration(_)), "{error}");
+}
+
+/// The whole flow over https, trusting only the authority the issuer made at start: discovery,
+/// the code exchange with ID-token validation, UserInfo, access-token validation (JWKS over
+/// TLS) and refresh. An HTTP client without that authority cannot even fetch discovery.
+#[tokio::test]
+async fn the_code_flow_runs_over_tls_with_the_issuers_authority() {
+    let issuer = MockIssuer::builder()
+        .clock(Arc::new(FixedClock::new(NOW)))
+        .tls()
+        .start()
+        .await
+        .expect("a TLS issuer starts");
+    assert!(
+        issuer.url().starts_with("https://127.0.0.1:"),
+        "{}",
+        issuer.url()
+    );
+    let authority = issuer.tls_authority_pem().expect("a generated authority");
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(authority.as_bytes()).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let (builder, _) = client_builder(issuer.url());
+    let tls_client = builder.http_client(trusting.clone()).build().unwrap();
+
+    let verifier = PkceVerifier::generate();
+    let nonce = generate_nonce();
+    let url = tls_client
+        .auth_url(
+            &AuthorizationRequest::new(REDIRECT)
+                .scope(["openid", "offline_access", "read"])
+                .nonce(&nonce)
+                .pkce(&verifier),
+        )
+        .await
+        .expect("discovery over TLS");
+    assert!(url.as_str().starts_with(issuer.url()), "{url}");
+    let params = authorize(&trusting, url.as_str()).await;
+    let (tokens, claims) = tls_client
+        .auth_callback(
+            CodeExchange::new(&params["code"], REDIRECT)
+                .code_verifier(&verifier)
+                .nonce(&nonce),
+        )
+        .await
+        .expect("the code exchange over TLS");
+    assert_eq!(claims.iss, issuer.url());
+    let info = tls_client
+        .userinfo(&tokens.access_token, &claims.sub)
+        .await
+        .unwrap();
+    assert_eq!(info.sub(), ALICE);
+    tls_client
+        .validate_access_token(&tokens.access_token, &Requirements::new().scopes(["read"]))
+        .await
+        .expect("the JWKS over TLS");
+    let refresh_token = tokens.refresh_token.expect("a refresh token");
+    tls_client
+        .refresh(RefreshRequest::new(refresh_token, &claims.sub))
+        .await
+        .expect("refresh over TLS");
+
+    let (untrusting, _) = client(issuer.url());
+    let error = untrusting.metadata().await.unwrap_err();
+    assert!(
+        matches!(error, Error::Discovery(_)) && error.to_string().contains("could not talk"),
+        "{error}"
+    );
 }

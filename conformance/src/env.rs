@@ -28,6 +28,11 @@ pub const SPA_REDIRECT_URI: &str = "http://localhost:3000/callback";
 pub const ALICE: &str = "4b3c7a4e-6f1e-4f8a-9d2b-1c0e5a7f3b21";
 /// bob.
 pub const BOB: &str = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4";
+/// The tenant of D-24: a second issuer on the same server (as Fief's tenants share a host),
+/// with the same clients and users but the attacker's key under the first issuer's RS256 kid.
+pub const SECOND_TENANT: &str = "second";
+/// The embedded RS256 key's kid, which the second tenant's key reuses.
+pub const RS256_KID: &str = "forge-rs256";
 /// RFC 7636 Appendix B's verifier and its S256 challenge.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 /// See [`VERIFIER`].
@@ -72,7 +77,25 @@ pub fn strict_config() -> Config {
         spa.redirect_uris = vec![SPA_REDIRECT_URI.into()];
         spa.post_logout_redirect_uris = vec!["http://localhost:3000/".into()];
     }
+    let second = second_tenant(&config);
+    config.tenants.insert(SECOND_TENANT.into(), second);
     config
+}
+
+/// [`SECOND_TENANT`]: `config`'s clients, users and scopes, signing with the attacker's key
+/// under [`RS256_KID`].
+pub fn second_tenant(config: &Config) -> Config {
+    let mut tenant = config.clone();
+    tenant.tenants.clear();
+    tenant.issuer = None;
+    tenant.deterministic = None;
+    tenant.keys = vec![oidc_forge::config::KeyConfig {
+        kid: RS256_KID.into(),
+        alg: oidc_forge::config::SigningAlg::RS256,
+        pem_file: None,
+        pem: Some(crate::mint::ATTACKER_PEM.to_owned()),
+    }];
+    tenant
 }
 
 impl IssuerEnv {

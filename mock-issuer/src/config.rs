@@ -44,7 +44,26 @@ pub struct Config {
     /// Which web origins may call the issuer's API from a browser (CORS).
     #[serde(default)]
     pub cors: CorsConfig,
+    /// Further issuers the same server serves, each at this issuer's URL followed by
+    /// `/{slug}` (Fief's tenants; the first path segment names the issuer), each with its own
+    /// keys, scopes, clients and users: `[tenants.acme]`, `[[tenants.acme.clients]]`. A tenant
+    /// without `keys` gets RS256, ES256 and EdDSA keys made at start, its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenants: BTreeMap<String, Config>,
 }
+
+/// The first path segments of the issuer's own routes, which no tenant slug may take.
+pub const RESERVED_SLUGS: &[&str] = &[
+    ".well-known",
+    "api",
+    "authorize",
+    "logout",
+    "oauth2",
+    "introspect",
+    "revoke",
+    "healthz",
+    "_forge",
+];
 
 /// Cross-origin calls from browsers (the Fetch standard's CORS protocol) to the endpoints an
 /// app's own page calls: discovery, JWKS, token, UserInfo, introspection and revocation.
@@ -391,16 +410,22 @@ impl Config {
             source,
         })?;
         let mut config = Self::parse(&text, &file)?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for key in &mut config.keys {
+        config.resolve_key_files(path.parent().unwrap_or(Path::new(".")));
+        config.validate_as(&file)?;
+        Ok(config)
+    }
+
+    fn resolve_key_files(&mut self, base: &Path) {
+        for key in &mut self.keys {
             if let Some(pem_file) = &key.pem_file
                 && pem_file.is_relative()
             {
                 key.pem_file = Some(base.join(pem_file));
             }
         }
-        config.validate_as(&file)?;
-        Ok(config)
+        for tenant in self.tenants.values_mut() {
+            tenant.resolve_key_files(base);
+        }
     }
 
     /// Parses and validates TOML text; `source_name` names it in errors.
@@ -615,6 +640,42 @@ impl Config {
         if self.clients.is_empty() {
             problem("clients".into(), "expected at least one client");
         }
+
+        let mut nested = Vec::new();
+        for (slug, tenant) in &self.tenants {
+            let at = |field: &str| format!("tenants.{slug}{field}");
+            if let Err(why) = check_slug(slug) {
+                problem(at(""), &why);
+            }
+            if tenant.issuer.is_some() {
+                problem(
+                    at(".issuer"),
+                    "a tenant's issuer is the server's followed by /SLUG; leave it out",
+                );
+            }
+            if tenant.deterministic.is_some() {
+                problem(
+                    at(".deterministic"),
+                    "tenants share the server's clock and seed; set `deterministic` at the top",
+                );
+            }
+            if !tenant.tenants.is_empty() {
+                problem(at(".tenants"), "tenants do not nest");
+            }
+            if self.deterministic.is_some() && tenant.keys.is_empty() {
+                problem(
+                    at(".keys"),
+                    "a deterministic configuration lists each tenant's keys (keys made at start differ every time)",
+                );
+            }
+            nested.extend(
+                tenant
+                    .problems()
+                    .into_iter()
+                    .map(|problem| format!("tenants.{slug}.{problem}")),
+            );
+        }
+        problems.extend(nested);
         problems
     }
 
@@ -655,6 +716,28 @@ fn check_issuer_url(issuer: &str) -> Result<(), String> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err("an issuer identifier has no query or fragment (Discovery 3)".into());
+    }
+    Ok(())
+}
+
+/// A tenant slug is one path segment that none of the issuer's own routes starts with.
+fn check_slug(slug: &str) -> Result<(), String> {
+    let well_formed = !slug.is_empty()
+        && slug.len() <= 63
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && !slug.starts_with(['-', '_']);
+    if !well_formed {
+        return Err(
+            "a tenant slug is 1 to 63 lowercase letters, digits, `-` and `_`, starting with a letter or digit".into(),
+        );
+    }
+    if RESERVED_SLUGS.contains(&slug) {
+        return Err(format!(
+            "`{slug}` is a path of the issuer's own; reserved: {}",
+            RESERVED_SLUGS.join(", ")
+        ));
     }
     Ok(())
 }

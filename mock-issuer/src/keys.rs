@@ -104,25 +104,7 @@ impl SigningKey {
     /// Generates a fresh key for `alg`. RSA generation takes tens to hundreds of milliseconds:
     /// only ever on an explicit request, never at startup or on a request path.
     pub fn generate(kid: &str, alg: SigningAlg) -> Result<Self, String> {
-        let failed = |e: aws_lc_rs::error::Unspecified| format!("cannot generate a {alg} key: {e}");
-        let pkcs8: Vec<u8> = match alg {
-            SigningAlg::RS256 => {
-                use aws_lc_rs::encoding::AsDer as _;
-                let pair = rsa::KeyPair::generate(rsa::KeySize::Rsa2048).map_err(failed)?;
-                pair.as_der().map_err(failed)?.as_ref().to_vec()
-            }
-            SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-                .and_then(|pair| pair.to_pkcs8v1())
-                .map_err(failed)?
-                .as_ref()
-                .to_vec(),
-            SigningAlg::EdDSA => Ed25519KeyPair::generate()
-                .and_then(|pair| pair.to_pkcs8v1())
-                .map_err(failed)?
-                .as_ref()
-                .to_vec(),
-        };
-        Self::from_der(kid, alg, "PRIVATE KEY", &pkcs8)
+        Self::from_der(kid, alg, "PRIVATE KEY", &generate_pkcs8(alg)?)
     }
 
     /// Parses the DER contents of a PEM block tagged `tag`.
@@ -295,6 +277,36 @@ impl SigningKey {
 /// Done here, it overlaps with the time until the first token request instead. The thread
 /// first lets startup finish (a few milliseconds): the seeding keeps a core busy, and on a
 /// 2-core machine it would otherwise slow the server's first answer.
+/// A fresh PKCS#8 PEM private key for `alg`, for a configuration's `keys[].pem` (tenants
+/// that list none get theirs this way). RSA takes tens to hundreds of milliseconds.
+pub fn generate_pem(alg: SigningAlg) -> Result<String, String> {
+    Ok(pem::encode(&pem::Pem::new(
+        "PRIVATE KEY",
+        generate_pkcs8(alg)?,
+    )))
+}
+
+fn generate_pkcs8(alg: SigningAlg) -> Result<Vec<u8>, String> {
+    let failed = |e: aws_lc_rs::error::Unspecified| format!("cannot generate a {alg} key: {e}");
+    Ok(match alg {
+        SigningAlg::RS256 => {
+            use aws_lc_rs::encoding::AsDer as _;
+            let pair = rsa::KeyPair::generate(rsa::KeySize::Rsa2048).map_err(failed)?;
+            pair.as_der().map_err(failed)?.as_ref().to_vec()
+        }
+        SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .and_then(|pair| pair.to_pkcs8v1())
+            .map_err(failed)?
+            .as_ref()
+            .to_vec(),
+        SigningAlg::EdDSA => Ed25519KeyPair::generate()
+            .and_then(|pair| pair.to_pkcs8v1())
+            .map_err(failed)?
+            .as_ref()
+            .to_vec(),
+    })
+}
+
 pub fn seed_rng_in_background() {
     static SEEDED: std::sync::Once = std::sync::Once::new();
     SEEDED.call_once(|| {

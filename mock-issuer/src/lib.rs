@@ -54,6 +54,7 @@ pub mod config;
 pub mod endpoints;
 pub mod error;
 pub mod forge;
+mod issuer;
 pub mod keys;
 pub mod pages;
 pub mod params;
@@ -62,29 +63,26 @@ pub mod rules;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
-use crate::config::UserConfig;
 pub use crate::config::{Config, ConfigError};
 pub use crate::forge::Endpoint;
 use crate::forge::ForgeOptions;
-use crate::forge::claims::{ClaimsError, ClaimsTarget, QueuedClaims};
-use crate::forge::faults::FaultsHandle;
 pub use crate::forge::mint::{Minter, Mutation, TokenBuilder};
-use crate::forge::request_log::RecordedRequest;
-use crate::forge::rotation::{KeyInfo, Rotation, RotationError, RotationReport};
-use crate::forge::users::{Upserted, UserError, UserPatch};
+pub use crate::issuer::Issuer;
 use crate::random::TokenRng;
+use crate::rules::issuer::IssuerSource;
 pub use crate::state::StoreLimits;
 use crate::state::{AppState, IssuerState, StateError};
+pub use crate::tls::{TlsError, TlsIdentity};
 
 /// Why an issuer could not start.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +98,62 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("tenant `{slug}`: {reason}")]
+    TenantKeys { slug: String, reason: String },
+}
+
+/// Each tenant without keys gets RS256, ES256 and EdDSA keys of its own, made here (RSA takes
+/// tens to hundreds of milliseconds, so the tenants' keys are made in parallel, and only for
+/// configurations that have tenants).
+fn with_generated_keys(
+    tenants: std::collections::BTreeMap<String, Config>,
+) -> Result<Vec<(String, Config)>, StartError> {
+    use crate::config::{KeyConfig, SigningAlg};
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = tenants
+            .into_iter()
+            .map(|(slug, mut tenant)| {
+                scope.spawn(move || {
+                    if tenant.keys.is_empty() {
+                        for alg in [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA] {
+                            let pem = keys::generate_pem(alg).map_err(|reason| {
+                                StartError::TenantKeys {
+                                    slug: slug.clone(),
+                                    reason,
+                                }
+                            })?;
+                            tenant.keys.push(KeyConfig {
+                                kid: format!("{slug}-{}", alg.as_str().to_ascii_lowercase()),
+                                alg,
+                                pem_file: None,
+                                pem: Some(pem),
+                            });
+                        }
+                    }
+                    Ok((slug, tenant))
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|job| {
+                job.join().unwrap_or_else(|_| {
+                    Err(StartError::TenantKeys {
+                        slug: "?".into(),
+                        reason: "key generation panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    })
+}
+
+/// FNV-1a: a tenant's RNG stream from the seed and its slug, stable across builds.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A running issuer. Dropping it stops the server; [`MockIssuer::shutdown`] also waits for
@@ -107,7 +161,10 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct MockIssuer {
     addr: SocketAddr,
-    state: AppState,
+    root: Issuer,
+    tenants: Vec<(String, Issuer)>,
+    issuer_source: IssuerSource,
+    tls_authority_pem: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -123,119 +180,67 @@ impl MockIssuer {
         MockIssuerBuilder::default()
     }
 
-    /// The issuer identifier (`iss`), without a trailing slash.
-    pub fn url(&self) -> &str {
-        &self.state.issuer
+    /// The root issuer (the configuration's own); its methods are reachable on the server
+    /// directly, through `Deref`: `issuer.url()`, `issuer.mint()`.
+    pub fn root(&self) -> &Issuer {
+        &self.root
     }
 
-    pub fn discovery_url(&self) -> String {
-        self.state.endpoint(state::paths::DISCOVERY)
+    /// A tenant (`[tenants.SLUG]` in the configuration), served at the root's URL + `/SLUG`.
+    pub fn tenant(&self, slug: &str) -> Option<&Issuer> {
+        self.tenants
+            .iter()
+            .find(|(name, _)| name == slug)
+            .map(|(_, issuer)| issuer)
+    }
+
+    /// The tenants by slug, in the configuration's (alphabetical) order.
+    pub fn tenants(&self) -> impl Iterator<Item = (&str, &Issuer)> {
+        self.tenants
+            .iter()
+            .map(|(slug, issuer)| (slug.as_str(), issuer))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// The configuration now (users may have changed since startup).
-    pub fn config(&self) -> Arc<Config> {
-        self.state.config()
+    /// Where [`url`](Self::url) came from: given, configured, or the configured loopback URL
+    /// with the port actually bound.
+    pub fn issuer_source(&self) -> &IssuerSource {
+        &self.issuer_source
     }
 
-    /// The shared state, for assertions on what was issued.
-    pub fn state(&self) -> &AppState {
-        &self.state
+    /// The PEM of the certificate authority a [`tls`](MockIssuerBuilder::tls) issuer made at
+    /// start; clients trust it to reach the issuer over `https`:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = oidc_forge::MockIssuer::builder().tls().start().await?;
+    /// let authority = issuer.tls_authority_pem().expect("a generated certificate");
+    /// let http = reqwest::Client::builder()
+    ///     .tls_certs_only([reqwest::Certificate::from_pem(authority.as_bytes())?])
+    ///     .build()?;
+    /// let discovery = http.get(issuer.discovery_url()).send().await?;
+    /// assert!(issuer.url().starts_with("https://127.0.0.1:"));
+    /// assert_eq!(discovery.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_authority_pem(&self) -> Option<&str> {
+        self.tls_authority_pem.as_deref()
     }
 
-    /// A router over the same state, for socket-free tests with `tower::ServiceExt::oneshot`.
+    /// A router over the same issuers, for socket-free tests with `tower::ServiceExt::oneshot`.
     pub fn router(&self) -> axum::Router {
-        server::router(self.state.clone())
+        server::router_for(&self.states())
     }
 
-    /// The base URL of the admin API (`{issuer}/_forge`), `None` when it is disabled.
-    pub fn admin_url(&self) -> Option<String> {
-        self.state
-            .forge
-            .options
-            .admin
-            .then(|| self.state.endpoint(forge::ADMIN_PREFIX))
-    }
-
-    /// Mints tokens signed by this issuer's keys, valid or wrong in exactly one way:
-    /// `issuer.mint().access_token().scope("read").mutate(Mutation::Expired).sign()`.
-    pub fn mint(&self) -> Minter {
-        Minter::from_state(&self.state)
-    }
-
-    /// Scripts failures: `issuer.faults().token().status(503).times(1)`,
-    /// `issuer.faults().reject_code(code)`, `issuer.faults().jwks_unreachable()`.
-    pub fn faults(&self) -> FaultsHandle<'_> {
-        FaultsHandle::new(&self.state.forge.faults)
-    }
-
-    /// Rotates the RS256 signing key to the embedded next key; the old key stays in the JWKS
-    /// for `grace` (by the issuer's clock), then leaves.
-    pub fn rotate_keys(&self, grace: Duration) -> Result<RotationReport, RotationError> {
-        self.rotate_keys_with(&Rotation::new(grace))
-    }
-
-    /// Rotates as `rotation` says: another algorithm, the caller's key, or a generated one
-    /// (generation blocks the calling thread for tens of milliseconds, RSA up to a few hundred).
-    pub fn rotate_keys_with(&self, rotation: &Rotation) -> Result<RotationReport, RotationError> {
-        forge::rotation::rotate(&self.state, rotation)
-    }
-
-    /// The published keys: which sign, which are in a grace period and until when.
-    pub fn keys(&self) -> Vec<KeyInfo> {
-        forge::rotation::key_info(&self.state.keys())
-    }
-
-    /// Adds a user, or replaces the one with the same `sub`.
-    pub fn upsert_user(&self, user: UserConfig) -> Result<Upserted, UserError> {
-        forge::users::upsert(&self.state, user)
-    }
-
-    /// Changes a user's claims, permissions, email or name; returns the user as it is now.
-    pub fn update_user(
-        &self,
-        email_or_sub: &str,
-        patch: UserPatch,
-    ) -> Result<UserConfig, UserError> {
-        forge::users::update(&self.state, email_or_sub, &patch)
-    }
-
-    pub fn remove_user(&self, email_or_sub: &str) -> Result<UserConfig, UserError> {
-        forge::users::remove(&self.state, email_or_sub)
-    }
-
-    /// Claims added to the access token and ID token of the next token response (any grant);
-    /// `claims` must be a JSON object. Queue several for several responses.
-    pub fn queue_claims(&self, claims: serde_json::Value) -> Result<(), ClaimsError> {
-        self.queue_claims_for(ClaimsTarget::Both, claims)
-    }
-
-    /// [`queue_claims`](Self::queue_claims) for one of the two tokens only.
-    pub fn queue_claims_for(
-        &self,
-        target: ClaimsTarget,
-        claims: serde_json::Value,
-    ) -> Result<(), ClaimsError> {
-        let queued = QueuedClaims::new(target, claims)?;
-        self.state.forge.queued_claims.push(queued)
-    }
-
-    /// What clients sent, oldest first (secrets redacted); the last
-    /// [`request_log_capacity`](MockIssuerBuilder::request_log_capacity) requests.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.forge.requests.entries()
-    }
-
-    /// What clients sent to one endpoint.
-    pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
-        self.state.forge.requests.entries_for(endpoint)
-    }
-
-    pub fn clear_requests(&self) {
-        self.state.forge.requests.clear();
+    fn states(&self) -> Vec<AppState> {
+        std::iter::once(self.root.state().clone())
+            .chain(self.tenants.iter().map(|(_, t)| t.state().clone()))
+            .collect()
     }
 
     /// Stops accepting, finishes in-flight requests, and releases the port.
@@ -246,6 +251,15 @@ impl MockIssuer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// The server's methods are its root issuer's too: `issuer.url()`, `issuer.mint()`.
+impl std::ops::Deref for MockIssuer {
+    type Target = Issuer;
+
+    fn deref(&self) -> &Issuer {
+        &self.root
     }
 }
 
@@ -269,6 +283,15 @@ pub struct MockIssuerBuilder {
     forge: ForgeOptions,
     store_limits: StoreLimits,
     timeouts: server::Timeouts,
+    tls: Option<TlsSetting>,
+}
+
+/// How a [`MockIssuerBuilder`] serves TLS.
+#[derive(Debug)]
+enum TlsSetting {
+    /// A certificate authority and a server certificate made at start.
+    Generated,
+    Identity(TlsIdentity),
 }
 
 impl MockIssuerBuilder {
@@ -338,37 +361,88 @@ impl MockIssuerBuilder {
         self
     }
 
-    /// Builds the state without a socket: for [`server::router`] in socket-free tests.
+    /// Serves `https`, with a certificate authority and a server certificate for the issuer's
+    /// host, `localhost`, `127.0.0.1` and `::1` made at start (a millisecond or so, only when
+    /// asked for); clients trust [`MockIssuer::tls_authority_pem`].
+    pub fn tls(mut self) -> Self {
+        self.tls = Some(TlsSetting::Generated);
+        self
+    }
+
+    /// Serves `https` with the caller's certificate and key ([`TlsIdentity::from_pem_files`]).
+    pub fn tls_identity(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(TlsSetting::Identity(identity));
+        self
+    }
+
+    /// Builds the root issuer's state without a socket: for [`server::router`] in socket-free
+    /// tests. Tenants are served by [`start`](Self::start) only.
     pub fn build_state(self, default_issuer: &str) -> Result<AppState, StartError> {
-        let config = self.config.unwrap_or_default();
+        Ok(self.build_issuers(default_issuer, false)?.0)
+    }
+
+    /// The root issuer's state and, with `tenants`, each tenant's at the root's URL + `/SLUG`
+    /// on the same clock, with its own RNG stream (the seed mixed with the slug).
+    #[allow(clippy::type_complexity)]
+    fn build_issuers(
+        self,
+        default_issuer: &str,
+        tenants: bool,
+    ) -> Result<(AppState, Vec<(String, AppState)>), StartError> {
+        let mut config = self.config.unwrap_or_default();
         config.validate()?;
+        let tenant_configs = std::mem::take(&mut config.tenants);
         let deterministic = config.deterministic.clone();
         let clock: Arc<dyn Clock> = match (self.clock, &deterministic) {
             (Some(clock), _) => clock,
             (None, Some(fixed)) => Arc::new(FixedClock::new(fixed.now)),
             (None, None) => Arc::new(SystemClock),
         };
-        let rng = match self.seed.or(deterministic.map(|d| d.seed)) {
-            Some(seed) => TokenRng::seeded(seed),
+        let seed = self.seed.or(deterministic.map(|d| d.seed));
+        let rng = |salt: &str| match seed {
+            Some(seed) => TokenRng::seeded(seed ^ fnv1a(salt.as_bytes())),
             None => TokenRng::Os,
         };
         let issuer = self
             .issuer_url
             .or_else(|| config.issuer.clone())
             .unwrap_or_else(|| default_issuer.to_owned());
-        Ok(Arc::new(IssuerState::with_forge(
-            config,
-            issuer,
-            clock,
-            rng,
-            self.forge,
-            self.store_limits,
-            self.timeouts,
-        )?))
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        let state = |config: Config, issuer: String, rng: TokenRng| {
+            IssuerState::with_forge(
+                config,
+                issuer,
+                clock.clone(),
+                rng,
+                self.forge.clone(),
+                self.store_limits,
+                self.timeouts,
+            )
+            .map(Arc::new)
+        };
+        let tenants = if tenants {
+            with_generated_keys(tenant_configs)?
+                .into_iter()
+                .map(|(slug, tenant)| {
+                    let url = format!("{issuer}/{slug}");
+                    Ok((slug.clone(), state(tenant, url, rng(&slug))?))
+                })
+                .collect::<Result<Vec<_>, StartError>>()?
+        } else {
+            Vec::new()
+        };
+        // The root's stream is the seed's own, as before tenants existed.
+        let root_rng = match seed {
+            Some(seed) => TokenRng::seeded(seed),
+            None => TokenRng::Os,
+        };
+        Ok((state(config, issuer, root_rng)?, tenants))
     }
 
-    /// Binds the address and starts serving in a background task.
-    pub async fn start(self) -> Result<MockIssuer, StartError> {
+    /// Binds the address and starts serving in a background task. The issuer identifier is the
+    /// one given, else the configuration's (a loopback one with the port actually bound and the
+    /// scheme served, [`rules::issuer::identifier`]), else `http://ADDRESS` (`https` with TLS).
+    pub async fn start(mut self) -> Result<MockIssuer, StartError> {
         let addr = self
             .addr
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -378,15 +452,48 @@ impl MockIssuerBuilder {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let state = self.build_state(&format!("http://{addr}"))?;
+        let configured = self.config.as_ref().and_then(|c| c.issuer.as_deref());
+        let identifier = rules::issuer::identifier(
+            self.issuer_url.as_deref(),
+            configured,
+            addr,
+            self.tls.is_some(),
+        );
+        let tls = match self.tls.take() {
+            None => None,
+            Some(TlsSetting::Identity(identity)) => Some(identity),
+            Some(TlsSetting::Generated) => {
+                let host = url::Url::parse(&identifier.url)
+                    .ok()
+                    .and_then(|url| url.host_str().map(str::to_owned));
+                let host = host.map(|h| h.trim_matches(['[', ']']).to_owned());
+                Some(TlsIdentity::self_signed(tls::certificate_hosts(
+                    host,
+                    addr.ip(),
+                ))?)
+            }
+        };
+        let tls_config = tls.as_ref().map(TlsIdentity::server_config).transpose()?;
+        self.issuer_url = Some(identifier.url.clone());
+        let (root, tenants) = self.build_issuers(&identifier.url, true)?;
+        let issuers = std::iter::once(root.clone())
+            .chain(tenants.iter().map(|(_, state)| state.clone()))
+            .collect();
         keys::seed_rng_in_background();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(listener, state.clone(), async move {
+        let stopped = async move {
             let _ = stopped.await;
-        }));
+        };
+        let task = tokio::spawn(server::serve(listener, issuers, tls_config, stopped));
         Ok(MockIssuer {
             addr,
-            state,
+            root: Issuer::new(root),
+            tenants: tenants
+                .into_iter()
+                .map(|(slug, state)| (slug, Issuer::new(state)))
+                .collect(),
+            issuer_source: identifier.source,
+            tls_authority_pem: tls.and_then(|t| t.authority_pem().map(str::to_owned)),
             stop: Some(stop),
             task: Some(task),
         })

@@ -1,14 +1,19 @@
 //! The `oidc-forge` command: run the issuer, mint tokens offline, or check and print
 //! configurations. Every subcommand is a thin wrapper over the library.
 
+use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use oidc_forge::config::{Config, DEFAULT_CONFIG_TOML};
-use oidc_forge::forge::mint::{Minter, Mutation, TokenKind, parse_value};
-use oidc_forge::{MockIssuer, state::paths};
+use oidc_forge::forge::ADMIN_PREFIX;
+use oidc_forge::forge::mint::{
+    MintedToken, Minter, Mutation, TokenKind, TokenRequest, parse_value,
+};
+use oidc_forge::rules::issuer::IssuerSource;
+use oidc_forge::{Issuer, MockIssuer, TlsIdentity, rules, state::paths};
 use serde_json::Value;
 
 #[derive(Debug, Parser)]
@@ -25,33 +30,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the issuer until Ctrl-C.
-    Serve {
-        /// Configuration file (TOML); without it, the embedded default.
-        #[arg(long, short, env = "OIDC_FORGE_CONFIG")]
-        config: Option<PathBuf>,
-        /// Address to bind: loopback unless told otherwise.
-        #[arg(long, default_value = "127.0.0.1", env = "OIDC_FORGE_HOST")]
-        host: IpAddr,
-        /// Port to bind; 0 picks a free one.
-        #[arg(long, default_value_t = 9000, env = "OIDC_FORGE_PORT")]
-        port: u16,
-        /// Issuer identifier, when it is not `http://HOST:PORT` (behind a proxy, say).
-        #[arg(long, env = "OIDC_FORGE_ISSUER_URL")]
-        issuer_url: Option<String>,
-        /// Leave out the admin API (`/_forge/...` answers 404): for shared environments, where
-        /// anyone reaching the issuer could otherwise mint tokens it signs.
-        #[arg(long, env = "OIDC_FORGE_NO_ADMIN")]
-        no_admin: bool,
-        /// Require `Authorization: Bearer TOKEN` on every admin request. The admin API always
-        /// refuses requests from web pages and from hosts other than the issuer's or loopback.
-        #[arg(long, env = "OIDC_FORGE_ADMIN_TOKEN", conflicts_with = "no_admin")]
-        admin_token: Option<String>,
-        /// Requests the request log keeps (0 turns it off).
-        #[arg(long, default_value_t = oidc_forge::forge::request_log::DEFAULT_CAPACITY)]
-        request_log: usize,
-    },
-    /// Print a token signed by the issuer's keys, valid or wrong in exactly one way; offline,
-    /// from the configuration and its keys (no server needed).
+    Serve(Box<ServeArgs>),
+    /// Print a token signed by the issuer's keys, valid or wrong in exactly one way: offline,
+    /// from the configuration and its keys, or minted by a running issuer (--server).
     #[command(after_help = mutations_help())]
     Token(Box<TokenArgs>),
     /// Validate a configuration file and exit.
@@ -67,25 +48,8 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve {
-            config,
-            host,
-            port,
-            issuer_url,
-            no_admin,
-            admin_token,
-            request_log,
-        } => {
-            let mut builder = MockIssuer::builder()
-                .bind(SocketAddr::new(host, port))
-                .admin(!no_admin)
-                .request_log_capacity(request_log);
-            if let Some(token) = admin_token {
-                builder = builder.admin_token(token);
-            }
-            serve(config, builder, issuer_url).await
-        }
-        Command::Token(args) => match token(*args) {
+        Command::Serve(args) => serve(*args).await,
+        Command::Token(args) => match token(*args).await {
             Ok(output) => {
                 println!("{output}");
                 ExitCode::SUCCESS
@@ -112,51 +76,164 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Configuration file (TOML); without it, the embedded default.
+    #[arg(long, short, env = "OIDC_FORGE_CONFIG")]
     config: Option<PathBuf>,
-    builder: oidc_forge::MockIssuerBuilder,
+    /// Address to bind: loopback unless told otherwise.
+    #[arg(long, default_value = "127.0.0.1", env = "OIDC_FORGE_HOST")]
+    host: IpAddr,
+    /// Port to bind; 0 picks a free one. Default: the port of the configuration's `issuer`
+    /// when it is a loopback URL, else 9000. A loopback `issuer` always takes the port bound.
+    #[arg(long, env = "OIDC_FORGE_PORT")]
+    port: Option<u16>,
+    /// Issuer identifier, used as given: when clients reach the issuer at another address
+    /// than the socket's (behind a proxy, or a container's port mapping).
+    #[arg(long, env = "OIDC_FORGE_ISSUER_URL")]
     issuer_url: Option<String>,
-) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "oidc_forge=info,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let config = match load_config(config) {
-        Ok(config) => config,
+    /// Serve https with a certificate authority and certificate made at start; the
+    /// authority's PEM is written to --tls-ca-file for clients to trust.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls: bool,
+    /// Where --tls writes the authority's PEM; default: oidc-forge-ca-PORT.pem in the
+    /// temporary directory.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_ca_file: Option<PathBuf>,
+    /// Serve https with this PEM certificate chain (server certificate first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Leave out the admin API (`/_forge/...` answers 404): for shared environments, where
+    /// anyone reaching the issuer could otherwise mint tokens it signs.
+    #[arg(long, env = "OIDC_FORGE_NO_ADMIN")]
+    no_admin: bool,
+    /// Require `Authorization: Bearer TOKEN` on every admin request. The admin API always
+    /// refuses requests from web pages and from hosts other than the issuer's or loopback.
+    #[arg(long, env = "OIDC_FORGE_ADMIN_TOKEN", conflicts_with = "no_admin")]
+    admin_token: Option<String>,
+    /// Requests the request log keeps (0 turns it off).
+    #[arg(long, default_value_t = oidc_forge::forge::request_log::DEFAULT_CAPACITY)]
+    request_log: usize,
+    /// Log lines as text (coloured only on a terminal) or as one JSON object each, for CI.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "OIDC_FORGE_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The port `serve` binds without `--port`.
+const DEFAULT_PORT: u16 = 9000;
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    init_logs(args.log_format);
+    match start(args).await {
+        Ok(issuer) => {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                eprintln!("error: cannot listen for Ctrl-C: {err}");
+            }
+            eprintln!("shutting down");
+            issuer.shutdown().await;
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("error: {err}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    let mut builder = builder.config(config);
-    if let Some(url) = issuer_url {
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "oidc_forge=info,tower_http=info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().init(),
+        // Escapes in a file or a pipe are noise: colour is for a person at a terminal.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
+async fn start(args: ServeArgs) -> Result<MockIssuer, Box<dyn std::error::Error>> {
+    let config = load_config(args.config)?;
+    let port = args
+        .port
+        .or_else(|| {
+            config
+                .issuer
+                .as_deref()
+                .and_then(rules::issuer::configured_loopback_port)
+        })
+        .unwrap_or(DEFAULT_PORT);
+    let mut builder = MockIssuer::builder()
+        .config(config)
+        .bind(SocketAddr::new(args.host, port))
+        .admin(!args.no_admin)
+        .request_log_capacity(args.request_log);
+    if let Some(token) = args.admin_token {
+        builder = builder.admin_token(token);
+    }
+    if let Some(url) = args.issuer_url {
         builder = builder.issuer_url(url);
     }
-    let issuer = match builder.start().await {
-        Ok(issuer) => issuer,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    print_banner(&issuer);
-    if let Err(err) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot listen for Ctrl-C: {err}");
+    if args.tls {
+        builder = builder.tls();
     }
-    eprintln!("shutting down");
-    issuer.shutdown().await;
-    ExitCode::SUCCESS
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        builder = builder.tls_identity(TlsIdentity::from_pem_files(cert, key)?);
+    }
+    let issuer = builder.start().await?;
+    let authority_file = match issuer.tls_authority_pem() {
+        Some(pem) => {
+            let path = args.tls_ca_file.unwrap_or_else(|| {
+                std::env::temp_dir()
+                    .join(format!("oidc-forge-ca-{}.pem", issuer.local_addr().port()))
+            });
+            std::fs::write(&path, pem).map_err(|e| {
+                format!("cannot write the CA certificate to {}: {e}", path.display())
+            })?;
+            Some(path)
+        }
+        None => None,
+    };
+    print_banner(&issuer, authority_file.as_deref());
+    Ok(issuer)
 }
 
 /// What a developer needs to point an app at the issuer; secrets are shown because they are
 /// the configured test secrets the developer must paste into the app.
-fn print_banner(issuer: &MockIssuer) {
+fn print_banner(server: &MockIssuer, authority_file: Option<&Path>) {
+    println!("oidc-forge issuer: {}", server.url());
+    if let IssuerSource::ConfiguredWithBoundPort { configured } = server.issuer_source() {
+        println!(
+            "  (the configuration says {configured}; this is the port bound. Use --issuer-url to serve another identifier)"
+        );
+    }
+    println!("  listening on  {}", server.local_addr());
+    if let Some(path) = authority_file {
+        println!(
+            "  TLS CA        {} (trust it: SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE)",
+            path.display()
+        );
+    }
+    print_issuer(server.root());
+    for (slug, tenant) in server.tenants() {
+        println!("tenant {slug}: {}", tenant.url());
+        print_issuer(tenant);
+    }
+    println!("Ctrl-C stops the issuer.");
+}
+
+fn print_issuer(issuer: &Issuer) {
     let config = issuer.config();
-    println!("oidc-forge issuer: {}", issuer.url());
-    println!("  listening on  {}", issuer.local_addr());
     println!("  discovery     {}", issuer.discovery_url());
     println!("  authorize     {}{}", issuer.url(), paths::AUTHORIZE);
     println!("  token         {}{}", issuer.url(), paths::TOKEN);
@@ -195,11 +272,23 @@ fn load_config(path: Option<PathBuf>) -> Result<Config, oidc_forge::ConfigError>
 
 #[derive(Debug, Args)]
 struct TokenArgs {
-    /// Configuration file (TOML) whose users, clients and keys to use; without it, the
-    /// embedded default.
+    /// Mint through this running issuer's admin API (`POST URL/_forge/tokens`): its keys,
+    /// users and identifier now, after rotations and runtime changes.
+    /// (--config and --issuer-url, perhaps from the environment, are then not used.)
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// A PEM certificate authority to trust for an https --server (`serve --tls` prints it).
+    #[arg(long, value_name = "FILE", requires = "server")]
+    server_ca: Option<PathBuf>,
+    /// The --server's `--admin-token`.
+    #[arg(long, env = "OIDC_FORGE_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Offline: the configuration (TOML) whose users, clients and keys to use; without it,
+    /// the embedded default.
     #[arg(long, short, env = "OIDC_FORGE_CONFIG")]
     config: Option<PathBuf>,
-    /// `iss`; default: the configuration's `issuer`, else http://127.0.0.1:9000.
+    /// Offline: `iss`; default: the configuration's `issuer`, else http://127.0.0.1:9000. A
+    /// server started with another port signs with its own: mint with --server.
     #[arg(long, env = "OIDC_FORGE_ISSUER_URL")]
     issuer_url: Option<String>,
     /// Mint an ID token instead of an access token.
@@ -249,6 +338,19 @@ struct TokenArgs {
     json: bool,
 }
 
+/// `error: cause: its cause`: reqwest's own message ("error sending request") says nothing of
+/// the refused connection or the untrusted certificate behind it.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 fn parse_claim(text: &str) -> Result<(String, Value), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), parse_value(value))),
@@ -267,61 +369,97 @@ fn mutations_help() -> String {
     )
 }
 
-fn token(args: TokenArgs) -> Result<String, Box<dyn std::error::Error>> {
-    let config = load_config(args.config)?;
-    let minter = Minter::offline(config, args.issuer_url)?;
-    let kind = if args.id_token {
-        TokenKind::IdToken
-    } else {
-        TokenKind::AccessToken
-    };
-    let mut builder = minter.token(kind);
-    if let Some(user) = args.user {
-        builder = builder.user(user);
-    }
-    if let Some(subject) = args.subject {
-        builder = builder.subject(subject);
-    }
-    if args.client_subject {
-        builder = builder.client_subject();
-    }
-    if let Some(client) = args.client {
-        builder = builder.client(client);
-    }
-    for audience in args.audience {
-        builder = builder.audience(audience);
-    }
+/// The command line as the admin API's JSON request, so that both ways of minting read the
+/// same description.
+fn token_request(args: &TokenArgs) -> TokenRequest {
     let scopes: Vec<String> = args
         .scopes
         .iter()
         .flat_map(|s| s.split_whitespace())
         .map(str::to_owned)
         .collect();
-    if !scopes.is_empty() {
-        builder = builder.scopes(scopes);
-    }
-    if !args.permissions.is_empty() {
-        builder = builder.permissions(args.permissions);
-    }
-    for (name, value) in args.claims {
-        builder = builder.claim(name, value);
-    }
-    if let Some(lifetime) = args.lifetime {
-        builder = builder.lifetime(lifetime);
-    }
-    if let Some(nonce) = args.nonce {
-        builder = builder.nonce(nonce);
-    }
+    let mut mutations = args.mutations.clone();
     if args.expired {
-        builder = builder.mutate(Mutation::Expired);
+        mutations.push(Mutation::Expired);
     }
     if let Some(seconds) = args.expired_by {
-        builder = builder.mutate(Mutation::ExpiredBy(seconds));
+        mutations.push(Mutation::ExpiredBy(seconds));
     }
-    let minted = builder.mutations(args.mutations).build()?;
+    TokenRequest {
+        kind: if args.id_token {
+            TokenKind::IdToken
+        } else {
+            TokenKind::AccessToken
+        },
+        user: args.user.clone(),
+        subject: args.subject.clone(),
+        client_subject: args.client_subject,
+        client: args.client.clone(),
+        audience: (!args.audience.is_empty()).then(|| args.audience.clone()),
+        scopes: (!scopes.is_empty()).then_some(scopes),
+        permissions: (!args.permissions.is_empty()).then(|| args.permissions.clone()),
+        claims: args.claims.iter().cloned().collect(),
+        lifetime: args.lifetime,
+        nonce: args.nonce.clone(),
+        mutations,
+        ..TokenRequest::default()
+    }
+}
+
+async fn token(args: TokenArgs) -> Result<String, Box<dyn std::error::Error>> {
+    let request = token_request(&args);
+    let minted = match &args.server {
+        Some(server) => {
+            if args.config.is_some() || args.issuer_url.is_some() {
+                eprintln!(
+                    "note: with --server, the server's configuration and identifier are used"
+                );
+            }
+            mint_on_server(server, &args, &request).await?
+        }
+        None => {
+            let minter = Minter::offline(load_config(args.config)?, args.issuer_url)?;
+            request.into_builder(&minter).build()?
+        }
+    };
     if args.json {
         Ok(serde_json::to_string_pretty(&minted)?)
     } else {
         Ok(minted.token)
     }
+}
+
+/// `POST {server}/_forge/tokens`: the running issuer signs with its keys now, for its users
+/// now, with its own identifier.
+async fn mint_on_server(
+    server: &str,
+    args: &TokenArgs,
+    request: &TokenRequest,
+) -> Result<MintedToken, Box<dyn std::error::Error>> {
+    let mut http = reqwest::Client::builder();
+    if let Some(path) = &args.server_ca {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read --server-ca {}: {e}", path.display()))?;
+        http = http.tls_certs_merge([reqwest::Certificate::from_pem(&pem)?]);
+    }
+    let url = format!("{}{}/tokens", server.trim_end_matches('/'), ADMIN_PREFIX);
+    let mut post = http.build()?.post(&url).json(request);
+    if let Some(token) = &args.admin_token {
+        post = post.bearer_auth(token);
+    }
+    let response = post
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the admin API at {url}: {}", with_causes(&e)))?;
+    let status = response.status();
+    let body = response.text().await?;
+    if !status.is_success() {
+        let description = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|error| error["error_description"].as_str().map(str::to_owned))
+            .unwrap_or(body);
+        return Err(format!("{url} answered {status}: {description}").into());
+    }
+    serde_json::from_str(&body)
+        .map_err(|e| format!("{url} answered something other than a minted token: {e}").into())
 }

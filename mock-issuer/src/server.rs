@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,6 +24,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -99,6 +102,36 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// in front of the endpoints an app's page calls (never the pages a person sees, or the admin
 /// API), outside the forge layer so that a preflight never uses up a scripted fault.
 pub fn router(state: AppState) -> Router {
+    router_for(std::slice::from_ref(&state))
+}
+
+/// One server for several issuers (a configuration's tenants), each under its own path; the
+/// first one's limits and timeouts apply to every request.
+pub fn router_for(issuers: &[AppState]) -> Router {
+    let Some(first) = issuers.first() else {
+        return Router::new().route(paths::HEALTH, get(health));
+    };
+    let mut routes = Router::new();
+    for state in issuers {
+        routes = routes.merge(issuer_routes(state));
+    }
+    routes
+        // For readiness probes, at the host's root whatever the issuers' paths.
+        .route(paths::HEALTH, get(health))
+        .layer(axum::middleware::from_fn_with_state(first.clone(), limits))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Log the method and path only: queries carry codes, states and sometimes tokens.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+/// One issuer's endpoints, pages and admin API under its path.
+fn issuer_routes(state: &AppState) -> Router {
     let prefix = state.path_prefix.clone();
     let forge_layer = axum::middleware::from_fn_with_state(state.clone(), forge::middleware::layer);
     let cors = cors_layer(&state.config().cors);
@@ -133,7 +166,7 @@ pub fn router(state: AppState) -> Router {
         .layer(forge_layer.clone());
     let routes = with_cors(api).merge(pages);
     let routes = if state.forge.options.admin {
-        admin::mount(routes, &state)
+        admin::mount(routes, state)
     } else {
         routes
     };
@@ -152,20 +185,7 @@ pub fn router(state: AppState) -> Router {
         )
         .nest(&prefix, routes)
     };
-    routes
-        // For readiness probes, at the host's root whatever the issuer's path.
-        .route(paths::HEALTH, get(health))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), limits))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Log the method and path only: queries carry codes, states and sometimes tokens.
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| {
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .with_state(state)
+    routes.with_state(state.clone())
 }
 
 /// `GET /healthz`: the server answers (compose files, readiness probes).
@@ -329,19 +349,35 @@ fn body_too_large(length: Option<u64>) -> Response {
     )
 }
 
-/// Serves `listener` until `shutdown` completes, then stops accepting (new connections are
-/// refused once the listener is dropped), lets in-flight requests finish for up to
-/// [`SHUTDOWN_GRACE`], and returns; the port is free again when it does.
-///
-/// Connections are HTTP/1.1, served by hyper with the limits above: the header section's size,
-/// field count and read timeout.
+/// Serves `state` on `listener` until `shutdown` completes: [`serve`] without TLS or tenants.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let header_read = state.timeouts.header_read;
-    let app = router(state);
+    serve(listener, vec![state], None, shutdown).await
+}
+
+/// Serves `issuers` ([`router_for`]) on `listener` until `shutdown` completes, then stops
+/// accepting (new connections are refused once the listener is dropped), lets in-flight
+/// requests finish for up to [`SHUTDOWN_GRACE`], and returns; the port is free again when it
+/// does.
+///
+/// Connections are HTTP/1.1, served by hyper with the limits above: the header section's size,
+/// field count and read timeout. With `tls`, each connection's handshake, bounded by the
+/// header-read timeout, runs in the connection's own task, so a client that stalls in it holds
+/// up no one else.
+pub async fn serve(
+    listener: TcpListener,
+    issuers: Vec<AppState>,
+    tls: Option<Arc<ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let header_read = issuers
+        .first()
+        .map_or(HEADER_READ_TIMEOUT, |state| state.timeouts.header_read);
+    let tls = tls.map(TlsAcceptor::from);
+    let app = router_for(&issuers);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_read)
@@ -367,10 +403,33 @@ pub async fn run(
             },
         };
         let service = TowerToHyperService::new(app.clone());
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         connections.spawn(async move {
-            if let Err(error) = connection.await {
+            let result = match tls {
+                None => {
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(connection).await
+                }
+                Some(acceptor) => {
+                    let stream =
+                        match tokio::time::timeout(header_read, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%error, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!("TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(connection).await
+                }
+            };
+            if let Err(error) = result {
                 tracing::debug!(%error, "connection ended with an error");
             }
         });

@@ -45,6 +45,22 @@ pub mod paths {
 /// Name of the issuer's own browser-session cookie.
 pub const SESSION_COOKIE: &str = "oidc_forge_session";
 
+/// [`SESSION_COOKIE`] for an issuer served under `path_prefix`: `/acme` gives
+/// `oidc_forge_session_acme`. A cookie's path cannot keep two issuers apart, since the root
+/// issuer's `/` covers a tenant's `/acme`.
+fn session_cookie_name(path_prefix: &str) -> String {
+    let suffix: String = path_prefix
+        .trim_start_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if suffix.is_empty() {
+        SESSION_COOKIE.to_owned()
+    } else {
+        format!("{SESSION_COOKIE}_{suffix}")
+    }
+}
+
 /// Name of the cookie that binds a login page to the browser it was shown to.
 pub const LOGIN_BINDING_COOKIE: &str = "oidc_forge_login";
 
@@ -62,6 +78,9 @@ pub struct IssuerState {
     /// The path of the issuer URL (`/tenant` for `http://host/tenant`, else empty), under
     /// which every endpoint is served.
     pub path_prefix: String,
+    /// The name of this issuer's session cookie: [`SESSION_COOKIE`], suffixed with the path
+    /// for an issuer with one, so that tenants on one host keep sessions of their own.
+    pub session_cookie: String,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<TokenRng>,
     keys: RwLock<Arc<KeySet>>,
@@ -365,6 +384,7 @@ impl IssuerState {
             ),
             Err(_) => (issuer.clone(), String::new()),
         };
+        let session_cookie = session_cookie_name(&path_prefix);
         let discovery_json = crate::endpoints::discovery::document(&config, &issuer, &keys)
             .to_string()
             .into();
@@ -376,6 +396,7 @@ impl IssuerState {
             issuer,
             origin,
             path_prefix,
+            session_cookie,
             clock,
             rng: Arc::new(rng),
             keys: RwLock::new(Arc::new(keys)),

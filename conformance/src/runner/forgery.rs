@@ -12,7 +12,8 @@ use super::api_flow::{
     all_rejected, expect_invalid_token, expect_ok, forge_cases, forged, mutation_name, twin,
 };
 use crate::env::{
-    self, AttackerServer, IssuerEnv, REDIRECT_URI, VERIFIER, WEB_CLIENT, WebEnv, authorize_params,
+    self, AttackerServer, IssuerEnv, REDIRECT_URI, SECOND_TENANT, VERIFIER, WEB_CLIENT, WebEnv,
+    authorize_params, second_tenant,
 };
 use crate::http::{Browser, Page, query_of, shorten};
 use crate::mint::{Signer, b64, with, without};
@@ -923,18 +924,35 @@ pub async fn d23_oversized(target: Arc<ApiTarget>) -> Outcome {
     )))
 }
 
+/// The second issuer of D-24: the trusted server's tenant [`SECOND_TENANT`] (another issuer on
+/// the same host, as Fief's tenants are), or, when the trusted configuration has none (an
+/// app's own `check` configuration), a second server. Either signs with the attacker's key
+/// under the trusted issuer's RS256 kid; the server, when one was started, is returned to be
+/// kept running.
+async fn second_issuer(
+    trusted: &oidc_forge::MockIssuer,
+    kid: &str,
+) -> Result<(oidc_forge::Issuer, Option<oidc_forge::MockIssuer>), Failure> {
+    if let Some(tenant) = trusted.tenant(SECOND_TENANT)
+        && tenant.keys().iter().any(|k| k.kid == kid && k.signing)
+    {
+        return Ok((tenant.clone(), None));
+    }
+    let mut config = second_tenant(&trusted.config());
+    config.keys[0].kid = kid.to_owned();
+    let server = oidc_forge::MockIssuer::builder()
+        .config(config)
+        .clock(Arc::new(oidc_forge::FixedClock::new(env::NOW)))
+        .start()
+        .await
+        .map_err(setup)?;
+    Ok((server.root().clone(), Some(server)))
+}
+
 /// D-24: a valid token from a second issuer using the same `kid`.
 pub async fn d24_second_issuer(target: Arc<ApiTarget>) -> Outcome {
     let route = route_with_twin(&target).await?;
-    // A second oidc-forge with the attacker's key under the real issuer's kid.
-    let mut config = oidc_forge::Config::default();
-    config.keys = vec![oidc_forge::config::KeyConfig {
-        kid: target.mint.kid().to_owned(),
-        alg: oidc_forge::config::SigningAlg::RS256,
-        pem_file: None,
-        pem: Some(crate::mint::ATTACKER_PEM.to_owned()),
-    }];
-    let other = oidc_forge::MockIssuer::start(config).await.map_err(setup)?;
+    let (other, server) = second_issuer(&target.issuer, target.mint.kid()).await?;
     let answer = crate::http::Answer::send(
         crate::http::client()
             .post(format!("{}/api/token", other.url()))
@@ -964,8 +982,12 @@ pub async fn d24_second_issuer(target: Arc<ApiTarget>) -> Outcome {
         ),
     ];
     all_rejected(&target, route, &tokens).await?;
-    other.shutdown().await;
-    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+    drop(server);
+    Ok(Pass::new(format!(
+        "{}: 401 invalid_token (second issuer {})",
+        names(&tokens),
+        other.url()
+    )))
 }
 
 /// D-25: an authorization code injected into the victim's callback.
@@ -1720,7 +1742,7 @@ pub async fn d23_id_token() -> Outcome {
     bench.reject_raw(vec![("a 64 KiB claim", big)]).await
 }
 
-/// D-24, ID token: from a second issuer with the same kid.
+/// D-24, ID token: from a second issuer with the same kid (the trusted server's tenant).
 pub async fn d24_id_token() -> Outcome {
     let bench = IdBench::start().await?;
     let kid = bench
@@ -1732,27 +1754,15 @@ pub async fn d24_id_token() -> Outcome {
         .find(|k| k.signing && k.alg == oidc_forge::config::SigningAlg::RS256)
         .map(|k| k.kid)
         .unwrap_or_default();
-    let mut config = oidc_forge::Config::default();
-    config.keys = vec![oidc_forge::config::KeyConfig {
-        kid,
-        alg: oidc_forge::config::SigningAlg::RS256,
-        pem_file: None,
-        pem: Some(crate::mint::ATTACKER_PEM.to_owned()),
-    }];
-    let other = oidc_forge::MockIssuer::builder()
-        .config(config)
-        .clock(Arc::new(oidc_forge::FixedClock::new(env::NOW)))
-        .start()
-        .await
-        .map_err(setup)?;
+    let (other, server) = second_issuer(&bench.web.issuer.issuer, &kid).await?;
     let foreign = other.mint();
     let make: MakeIdToken = Box::new(move |login| base(&foreign, login).sign().map_err(setup));
     let pass = bench
         .reject_raw(vec![(
-            "an ID token of a second oidc-forge with the same kid",
+            "an ID token of a second issuer (a tenant of the same server) with the same kid",
             make,
         )])
         .await?;
-    other.shutdown().await;
+    drop(server);
     Ok(pass)
 }

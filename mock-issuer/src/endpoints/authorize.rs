@@ -13,8 +13,7 @@ use crate::params::Params;
 use crate::rules::authorization::{self, AuthorizationError, AuthorizationRequest};
 use crate::rules::login::{self, LoginDecision};
 use crate::state::{
-    AppState, CodeGrant, IssuerState, LOGIN_BINDING_COOKIE, LOGIN_PAGE_LIFETIME, Login,
-    SESSION_COOKIE, paths,
+    AppState, CodeGrant, IssuerState, LOGIN_BINDING_COOKIE, LOGIN_PAGE_LIFETIME, Login, paths,
 };
 
 pub async fn handle_get(
@@ -38,7 +37,7 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
         Err(error) => return authorization_error(state, error),
     };
     let session = jar
-        .get(SESSION_COOKIE)
+        .get(&state.session_cookie)
         .and_then(|cookie| state.session(cookie.value()));
     match login::decide(&config, &request, session.as_ref(), state.now()) {
         LoginDecision::Reuse(login) => respond_with_code(state, &config, &request, login, None),
@@ -145,7 +144,7 @@ pub(crate) fn sign_in(
         sid: Some(state.rng.id()),
     };
     let id = state.start_session(login.clone());
-    let cookie = Cookie::build((SESSION_COOKIE, id))
+    let cookie = Cookie::build((state.session_cookie.clone(), id))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)

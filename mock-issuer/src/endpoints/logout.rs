@@ -26,7 +26,7 @@ use crate::endpoints::authorize::redirect_to_client;
 use crate::pages;
 use crate::params::Params;
 use crate::rules::{origin, tokens};
-use crate::state::{AppState, IssuerState, SESSION_COOKIE};
+use crate::state::{AppState, IssuerState};
 
 pub async fn handle(
     State(state): State<AppState>,
@@ -46,7 +46,7 @@ pub async fn handle(
         Ok(request) => request,
         Err(why) => return pages::logout_error_page(&why),
     };
-    let session_id = jar.get(SESSION_COOKIE).map(|cookie| cookie.value());
+    let session_id = jar.get(&state.session_cookie).map(|cookie| cookie.value());
     if let Some((id, session)) = session_id.and_then(|id| Some((id, state.session(id)?))) {
         // Section 2: no question only when the hint belongs to this very session: the same
         // user, signed in in this browser (its `sid`). Another ID token of the user, from
@@ -98,7 +98,7 @@ pub async fn handle(
         }
         None => pages::signed_out_page(request.link_back.as_deref()),
     };
-    let removal = Cookie::build((SESSION_COOKIE, ""))
+    let removal = Cookie::build((state.session_cookie.clone(), ""))
         .path("/")
         .removal()
         .build();

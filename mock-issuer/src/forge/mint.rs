@@ -377,7 +377,7 @@ enum Subject {
 
 /// A minted token, with the header and claims it carries (for a tampered token, the claims
 /// after tampering; a duplicated claim appears once, with its first value).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MintedToken {
     pub token: String,
     pub header: Value,
@@ -1231,31 +1231,43 @@ pub fn parse_value(text: &str) -> Value {
 
 /// The JSON face of the builder (`POST /_forge/tokens`): every field optional, named as the
 /// builder's methods.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     #[serde(default)]
     pub kind: TokenKind,
     /// A configured user by email or `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Any subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// The client itself is the subject.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub client_subject: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lifetime: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_at: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at_hash_of: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub c_hash_of: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<Mutation>,
 }
 

@@ -6,6 +6,7 @@ pub mod authorization;
 pub mod claims;
 pub mod client_auth;
 pub mod grants;
+pub mod issuer;
 pub mod login;
 pub mod origin;
 pub mod pkce;

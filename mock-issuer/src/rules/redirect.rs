@@ -3,6 +3,8 @@
 //! opt into it: a loopback URI matches whatever its port, since a local app picks a free port
 //! when it starts.
 
+use crate::rules::issuer::is_loopback;
+
 /// `given` against `registered`: the same string, or, with `loopback_any_port`, the same
 /// `http` URI on a loopback host (`127.0.0.1`, `[::1]`, `localhost`) but for the port.
 pub fn matches(registered: &str, given: &str, loopback_any_port: bool) -> bool {
@@ -13,16 +15,10 @@ fn same_loopback_uri_but_port(registered: &str, given: &str) -> bool {
     let (Ok(registered), Ok(given)) = (url::Url::parse(registered), url::Url::parse(given)) else {
         return false;
     };
-    let loopback = |url: &url::Url| match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name == "localhost",
-        None => false,
-    };
     // RFC 8252 8.3: loopback redirect URIs use plain http; everything but the port must match.
     registered.scheme() == "http"
         && given.scheme() == "http"
-        && loopback(&registered)
+        && is_loopback(&registered)
         && registered.host() == given.host()
         && registered.username() == given.username()
         && registered.password() == given.password()

@@ -1,7 +1,10 @@
 //! The `oidc-forge` binary: configuration errors, the fixture configuration, and `serve`.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{Served, block_on, http};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oidc-forge");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/issuer.toml");
@@ -60,47 +63,200 @@ fn a_config_error_names_the_file_the_key_and_the_expectation() {
 
 #[test]
 fn serve_prints_the_issuer_and_answers_discovery() {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines_rx = crate::support::lines_of(child.stdout.take().unwrap());
-    let mut banner = Vec::new();
-    while !banner
-        .iter()
-        .any(|l: &String| l.contains("bob@example.com"))
-    {
-        match lines_rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => banner.push(line),
-            Err(_) => {
-                child.kill().unwrap();
-                panic!("the banner never listed the users: {banner:?}");
-            }
-        }
-    }
-    let url = banner[0]
-        .strip_prefix("oidc-forge issuer: ")
-        .expect(&banner[0])
-        .to_owned();
+    let served = Served::start(&["--port", "0"]);
     assert!(
-        banner.iter().any(|l| l.contains("forge-web (confidential")),
-        "{banner:?}"
+        served.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        served.url
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+    served.banner_line("forge-web (confidential");
+    let doc = discovery(&served.url, &http());
+    assert_eq!(doc["issuer"], served.url.as_str());
+}
+
+async fn fetch_discovery(url: &str, http: &reqwest::Client) -> Value {
+    http.get(format!("{url}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn discovery(url: &str, http: &reqwest::Client) -> Value {
+    block_on(fetch_discovery(url, http))
+}
+
+/// The port trap: a configuration naming `http://127.0.0.1:9000`, served on another port, must
+/// not hand out that identifier (Discovery 4.3: `issuer` is where the document was fetched).
+#[test]
+fn a_loopback_issuer_takes_the_port_bound_and_says_so() {
+    let served = Served::start(&["--config", FIXTURE, "--port", "0"]);
+    assert!(
+        served.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    assert_ne!(served.url, "http://127.0.0.1:9000");
+    let note = served.banner_line("the configuration says");
+    assert!(
+        note.contains("http://127.0.0.1:9000") && note.contains("--issuer-url"),
+        "{note}"
+    );
+    let doc = discovery(&served.url, &http());
+    assert_eq!(doc["issuer"], served.url.as_str());
+    assert_eq!(doc["token_endpoint"], format!("{}/api/token", served.url));
+
+    // --issuer-url is taken as given (a proxy or a port mapping in front).
+    let served = Served::start(&["--port", "0", "--issuer-url", "http://localhost:9999"]);
+    assert_eq!(served.url, "http://localhost:9999");
+    assert!(
+        !served
+            .banner
+            .iter()
+            .any(|l| l.contains("the configuration says"))
+    );
+}
+
+/// Without --port, a loopback issuer's own port is bound.
+#[test]
+fn without_a_port_the_configured_loopback_port_is_bound() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("oidc-forge-port-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("issuer.toml");
+    let text = oidc_forge::config::DEFAULT_CONFIG_TOML.replacen(
+        "[login]",
+        &format!("issuer = \"http://localhost:{port}\"\n\n[login]"),
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
+    let served = Served::start(&["--config", file.to_str().unwrap()]);
+    assert_eq!(served.url, format!("http://localhost:{port}"));
+    assert_eq!(
+        served.banner_line("listening on").trim(),
+        format!("listening on  127.0.0.1:{port}")
+    );
+    drop(served);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--tls`: https with a CA made at start, written where the banner says; clients that trust
+/// it connect, others are refused, and the login cookies are `Secure`.
+#[test]
+fn serve_tls_writes_its_authority_and_serves_https() {
+    let dir = std::env::temp_dir().join(format!("oidc-forge-tls-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    let ca_arg = ca_file.to_str().unwrap();
+    let served = Served::start(&["--port", "0", "--tls", "--tls-ca-file", ca_arg]);
+    assert!(
+        served.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    assert!(served.banner_line("TLS CA").contains(ca_arg));
+    let pem = std::fs::read(&ca_file).unwrap();
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .build()
         .unwrap();
-    let doc: serde_json::Value = runtime.block_on(async {
-        reqwest::get(format!("{url}/.well-known/openid-configuration"))
+    let doc = discovery(&served.url, &trusting);
+    assert_eq!(doc["issuer"], served.url.as_str());
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{}/authorize", served.url)
+    );
+    block_on(async {
+        let untrusting = http().get(format!("{}/healthz", served.url)).send().await;
+        assert!(untrusting.is_err(), "an unknown CA is refused");
+        let authorize = trusting
+            .get(format!("{}/authorize", served.url))
+            .query(&[
+                ("client_id", "forge-web"),
+                ("redirect_uri", "http://localhost:8000/auth-callback"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ])
+            .send()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+            .unwrap();
+        assert_eq!(authorize.status(), reqwest::StatusCode::FOUND);
+        let cookie = authorize.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("; Secure"), "{cookie}");
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(doc["issuer"], url.as_str());
+    drop(served);
+
+    // --tls-cert/--tls-key: the caller's files.
+    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, identity.cert.pem()).unwrap();
+    std::fs::write(&key, identity.signing_key.serialize_pem()).unwrap();
+    let served = Served::start(&[
+        "--port",
+        "0",
+        "--issuer-url",
+        "https://localhost:1",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(!served.banner.iter().any(|l| l.contains("TLS CA")));
+    let port = served
+        .banner_line("listening on")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(identity.cert.pem().as_bytes()).unwrap()])
+        .no_proxy()
+        .build()
+        .unwrap();
+    let health = block_on(async {
+        trusting
+            .get(format!("https://localhost:{port}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(health, reqwest::StatusCode::OK);
+    drop(served);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Logs to a pipe carry no terminal escapes; `--log-format json` writes one object a line.
+#[test]
+fn logs_are_plain_in_a_pipe_and_json_when_asked() {
+    let served = Served::start(&["--port", "0"]);
+    discovery(&served.url, &http());
+    let logs = served.logs(1);
+    assert!(logs.iter().any(|l| l.contains("status=200")), "{logs:?}");
+    assert!(!logs.iter().any(|l| l.contains('\u{1b}')), "{logs:?}");
+    drop(served);
+
+    let served = Served::start(&["--port", "0", "--log-format", "json"]);
+    discovery(&served.url, &http());
+    let logs = served.logs(1);
+    for line in &logs {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            entry["timestamp"].is_string() && entry["level"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(
+        logs.iter().any(|l| l.contains(r#""status":200"#)),
+        "{logs:?}"
+    );
 }

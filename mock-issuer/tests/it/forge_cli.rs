@@ -1,7 +1,6 @@
-//! `oidc-forge token` (offline minting) and `oidc-forge serve --no-admin`.
+//! `oidc-forge token` (offline, and through a running issuer) and `oidc-forge serve --no-admin`.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use oidc_forge::keys::KeySet;
 use serde_json::{Value, json};
@@ -181,40 +180,81 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
 
 #[test]
 fn serve_no_admin_leaves_out_the_admin_api() {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0", "--no-admin"])
-        .env_remove("OIDC_FORGE_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .strip_prefix("oidc-forge issuer: ")
-        .expect(&first)
-        .to_owned();
-    let banner: Vec<String> = lines.by_ref().take(7).map(Result::unwrap).collect();
-    assert!(
-        banner.iter().any(|l| l.contains("admin API     disabled")),
-        "{banner:?}"
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (admin, discovery) = runtime.block_on(async {
+    let served = Served::start(&["--port", "0", "--no-admin"]);
+    served.banner_line("admin API     disabled");
+    let (admin, discovery) = block_on(async {
         let http = http();
-        let admin = http.get(format!("{url}/_forge/")).send().await.unwrap();
+        let admin = http
+            .get(format!("{}/_forge/", served.url))
+            .send()
+            .await
+            .unwrap();
         let discovery = http
-            .get(format!("{url}/.well-known/openid-configuration"))
+            .get(format!("{}/.well-known/openid-configuration", served.url))
             .send()
             .await
             .unwrap();
         (admin.status(), discovery.status())
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
     assert_eq!(admin, reqwest::StatusCode::NOT_FOUND);
     assert_eq!(discovery, reqwest::StatusCode::OK);
+}
+
+/// `token --server`: minted by the running issuer, so a user added at runtime, the key it signs
+/// with after a rotation and the port it took are all in the token; errors are the server's.
+#[test]
+fn token_server_mints_through_the_running_issuer() {
+    let served = Served::start(&["--port", "0", "--admin-token", "s3cret"]);
+    let admin = format!("{}/_forge", served.url);
+    block_on(async {
+        let http = http();
+        let added = http
+            .put(format!("{admin}/users"))
+            .bearer_auth("s3cret")
+            .json(&json!({"sub": "7c1e0d4a-9b2f-4e3a-8d5c-6f7a8b9c0d1e", "email": "erin@example.com"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(added.status().is_success(), "{:?}", added.text().await);
+        let rotated = http
+            .post(format!("{admin}/keys/rotate"))
+            .bearer_auth("s3cret")
+            .json(&json!({"grace_seconds": 60}))
+            .send()
+            .await
+            .unwrap();
+        assert!(rotated.status().is_success(), "{:?}", rotated.text().await);
+    });
+    let url = served.url.clone();
+    let server = ["--server", url.as_str(), "--admin-token", "s3cret"];
+    let jwt = token(
+        &[
+            &server[..],
+            &["--user", "erin@example.com", "--scope", "read"],
+        ]
+        .concat(),
+    );
+    let (header, claims) = decode(&jwt);
+    assert_eq!(claims["iss"], served.url.as_str());
+    assert_eq!(claims["sub"], "7c1e0d4a-9b2f-4e3a-8d5c-6f7a8b9c0d1e");
+    assert_eq!(claims["scope"], "read");
+    assert_ne!(
+        header["kid"], "forge-rs256",
+        "the rotated key signs: {header}"
+    );
+
+    let output = run(&["--server", served.url.as_str(), "--admin-token", "wrong"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("401"), "{stderr}");
+    let output = run(&[&server[..], &["--user", "nobody@example.com"]].concat());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nobody@example.com"), "{stderr}");
+    drop(served);
+    let output = run(&server);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("cannot reach"),
+        "{stderr}"
+    );
 }

@@ -21,5 +21,6 @@ mod secrets;
 mod shutdown;
 mod snapshots;
 mod stress;
+mod tenants;
 mod token;
 mod userinfo;

@@ -21,6 +21,7 @@ async fn deterministic() -> Harness {
         .await
         .unwrap();
     Harness {
+        base: issuer.url().to_owned(),
         issuer,
         http: http(),
         clock,

@@ -22,6 +22,8 @@ pub const NOW: u64 = 1_767_225_600;
 
 pub struct Harness {
     pub issuer: MockIssuer,
+    /// Where the helpers send requests: the issuer's URL, or a tenant's.
+    pub base: String,
     pub http: reqwest::Client,
     pub clock: Arc<FixedClock>,
 }
@@ -62,6 +64,7 @@ pub async fn start_built(builder: oidc_forge::MockIssuerBuilder) -> Harness {
         .await
         .expect("issuer starts");
     Harness {
+        base: issuer.url().to_owned(),
         issuer,
         http: http(),
         clock,
@@ -189,7 +192,7 @@ pub fn authorize_params(changes: &[(&str, &str)]) -> Vec<(String, String)> {
 
 impl Harness {
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer.url())
+        format!("{}{path}", self.base)
     }
 
     pub async fn authorize(&self, changes: &[(&str, &str)]) -> Answer {
@@ -470,4 +473,94 @@ pub fn lines_of(output: impl std::io::Read + Send + 'static) -> std::sync::mpsc:
         }
     });
     lines_rx
+}
+
+/// A running `oidc-forge serve`, stopped when dropped: its banner, the issuer URL it printed
+/// first, and its log lines (stderr).
+pub struct Served {
+    child: std::process::Child,
+    pub url: String,
+    pub banner: Vec<String>,
+    logs: std::sync::mpsc::Receiver<String>,
+}
+
+impl Served {
+    /// Starts the binary with `args` after `serve`, the environment's configuration unset.
+    pub fn start(args: &[&str]) -> Self {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_oidc-forge"))
+            .arg("serve")
+            .args(args)
+            .env_remove("OIDC_FORGE_CONFIG")
+            .env_remove("OIDC_FORGE_PORT")
+            .env_remove("OIDC_FORGE_ISSUER_URL")
+            .env_remove("OIDC_FORGE_LOG_FORMAT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let lines = lines_of(child.stdout.take().expect("piped stdout"));
+        let logs = lines_of(child.stderr.take().expect("piped stderr"));
+        let mut banner = Vec::new();
+        while !banner
+            .last()
+            .is_some_and(|l: &String| l.starts_with("users:"))
+        {
+            match lines.recv_timeout(std::time::Duration::from_secs(30)) {
+                Ok(line) => banner.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    let logs: Vec<String> = logs.try_iter().collect();
+                    panic!("serve {args:?} printed no banner: {banner:?}; stderr {logs:?}");
+                }
+            }
+        }
+        let url = banner[0]
+            .strip_prefix("oidc-forge issuer: ")
+            .unwrap_or_else(|| panic!("the banner starts with the issuer: {banner:?}"))
+            .to_owned();
+        Self {
+            child,
+            url,
+            banner,
+            logs,
+        }
+    }
+
+    /// The banner line containing `needle`.
+    pub fn banner_line(&self, needle: &str) -> &str {
+        self.banner
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in the banner: {:#?}", self.banner))
+    }
+
+    /// Log lines written so far, after waiting for at least `count` of them.
+    pub fn logs(&self, count: usize) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        while lines.len() < count {
+            match self.logs.recv_timeout(std::time::Duration::from_secs(10)) {
+                Ok(line) => lines.push(line),
+                Err(_) => panic!("fewer than {count} log lines: {lines:?}"),
+            }
+        }
+        lines.extend(self.logs.try_iter());
+        lines
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A current-thread runtime for the synchronous tests of the binary.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
 }

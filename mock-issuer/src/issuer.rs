@@ -1,0 +1,135 @@
+//! One issuer's handle: its identifier, configuration and state, and the forge's levers
+//! (minting, faults, key rotation, runtime users, queued claims, the request log). A
+//! [`MockIssuer`](crate::MockIssuer) is a server of one issuer, or of several with a
+//! configuration's tenants; each is one of these.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, UserConfig};
+use crate::forge::claims::{ClaimsError, ClaimsTarget, QueuedClaims};
+use crate::forge::faults::FaultsHandle;
+use crate::forge::mint::Minter;
+use crate::forge::request_log::RecordedRequest;
+use crate::forge::rotation::{KeyInfo, Rotation, RotationError, RotationReport};
+use crate::forge::users::{Upserted, UserError, UserPatch};
+use crate::forge::{self, Endpoint};
+use crate::state::{self, AppState};
+
+/// One issuer served by a [`MockIssuer`](crate::MockIssuer).
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    state: AppState,
+}
+
+impl Issuer {
+    pub(crate) fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    /// The issuer identifier (`iss`), without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.state.issuer
+    }
+
+    pub fn discovery_url(&self) -> String {
+        self.state.endpoint(state::paths::DISCOVERY)
+    }
+
+    /// The configuration now (users may have changed since startup).
+    pub fn config(&self) -> Arc<Config> {
+        self.state.config()
+    }
+
+    /// The shared state, for assertions on what was issued.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The base URL of the admin API (`{issuer}/_forge`), `None` when it is disabled.
+    pub fn admin_url(&self) -> Option<String> {
+        self.state
+            .forge
+            .options
+            .admin
+            .then(|| self.state.endpoint(forge::ADMIN_PREFIX))
+    }
+
+    /// Mints tokens signed by this issuer's keys, valid or wrong in exactly one way:
+    /// `issuer.mint().access_token().scope("read").mutate(Mutation::Expired).sign()`.
+    pub fn mint(&self) -> Minter {
+        Minter::from_state(&self.state)
+    }
+
+    /// Scripts failures: `issuer.faults().token().status(503).times(1)`,
+    /// `issuer.faults().reject_code(code)`, `issuer.faults().jwks_unreachable()`.
+    pub fn faults(&self) -> FaultsHandle<'_> {
+        FaultsHandle::new(&self.state.forge.faults)
+    }
+
+    /// Rotates the RS256 signing key to the embedded next key; the old key stays in the JWKS
+    /// for `grace` (by the issuer's clock), then leaves.
+    pub fn rotate_keys(&self, grace: Duration) -> Result<RotationReport, RotationError> {
+        self.rotate_keys_with(&Rotation::new(grace))
+    }
+
+    /// Rotates as `rotation` says: another algorithm, the caller's key, or a generated one
+    /// (generation blocks the calling thread for tens of milliseconds, RSA up to a few hundred).
+    pub fn rotate_keys_with(&self, rotation: &Rotation) -> Result<RotationReport, RotationError> {
+        forge::rotation::rotate(&self.state, rotation)
+    }
+
+    /// The published keys: which sign, which are in a grace period and until when.
+    pub fn keys(&self) -> Vec<KeyInfo> {
+        forge::rotation::key_info(&self.state.keys())
+    }
+
+    /// Adds a user, or replaces the one with the same `sub`.
+    pub fn upsert_user(&self, user: UserConfig) -> Result<Upserted, UserError> {
+        forge::users::upsert(&self.state, user)
+    }
+
+    /// Changes a user's claims, permissions, email or name; returns the user as it is now.
+    pub fn update_user(
+        &self,
+        email_or_sub: &str,
+        patch: UserPatch,
+    ) -> Result<UserConfig, UserError> {
+        forge::users::update(&self.state, email_or_sub, &patch)
+    }
+
+    pub fn remove_user(&self, email_or_sub: &str) -> Result<UserConfig, UserError> {
+        forge::users::remove(&self.state, email_or_sub)
+    }
+
+    /// Claims added to the access token and ID token of the next token response (any grant);
+    /// `claims` must be a JSON object. Queue several for several responses.
+    pub fn queue_claims(&self, claims: serde_json::Value) -> Result<(), ClaimsError> {
+        self.queue_claims_for(ClaimsTarget::Both, claims)
+    }
+
+    /// [`queue_claims`](Self::queue_claims) for one of the two tokens only.
+    pub fn queue_claims_for(
+        &self,
+        target: ClaimsTarget,
+        claims: serde_json::Value,
+    ) -> Result<(), ClaimsError> {
+        let queued = QueuedClaims::new(target, claims)?;
+        self.state.forge.queued_claims.push(queued)
+    }
+
+    /// What clients sent, oldest first (secrets redacted); the last
+    /// [`request_log_capacity`](crate::MockIssuerBuilder::request_log_capacity) requests.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.forge.requests.entries()
+    }
+
+    /// What clients sent to one endpoint.
+    pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+        self.state.forge.requests.entries_for(endpoint)
+    }
+
+    pub fn clear_requests(&self) {
+        self.state.forge.requests.clear();
+    }
+}
