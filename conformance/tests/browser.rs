@@ -15,13 +15,15 @@
 
 #[path = "browser/chromedriver.rs"]
 mod chromedriver;
+#[path = "browser/spa.rs"]
+mod spa;
 #[path = "toolchain/mod.rs"]
 mod toolchain;
+#[path = "browser/wait.rs"]
+mod wait;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use oidc_forge::config::LoginMode;
 use oidc_forge::{Config, MockIssuer};
@@ -30,31 +32,30 @@ use oidc_forge_conformance::env::{BOB, WEB_CLIENT};
 use url::Url;
 
 use crate::chromedriver::{CHROMEDRIVER, CHROMIUM, ChromeDriver};
+use crate::wait::{TestResult, element_at, screenshot, text_at};
 
-type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
-
-/// How long a page may take to show the element a step waits for. Generous: it only bounds a
-/// broken run, a passing one never waits for it.
-const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
-/// How often a waiting step looks again.
-const POLL: Duration = Duration::from_millis(50);
-
-/// One named trial, ignored without Chromium and chromedriver.
+/// The journeys as named trials, ignored without Chromium and chromedriver.
 fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
     let missing = (!(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()))
         .then(|| format!("{CHROMIUM} or {CHROMEDRIVER} is not installed"));
-    let trial = toolchain::trial(
-        "chromium_signs_in_as_bob_signs_out_and_denies",
-        missing,
-        "run .ci/install-chromium",
-        || async {
-            chromium_signs_in_as_bob_signs_out_and_denies()
-                .await
-                .map_err(|e| e.to_string())
-        },
-    );
-    libtest_mimic::run(&arguments, vec![trial]).exit();
+    let trial = |name: &str, journey: fn() -> wait::Journey| {
+        toolchain::trial(
+            name,
+            missing.clone(),
+            "run .ci/install-chromium",
+            move || async move { journey().await.map_err(|e| e.to_string()) },
+        )
+    };
+    let trials = vec![
+        trial("chromium_signs_in_as_bob_signs_out_and_denies", || {
+            Box::pin(chromium_signs_in_as_bob_signs_out_and_denies())
+        }),
+        trial("chromium_runs_a_single_page_app_through_cors", || {
+            Box::pin(spa::chromium_runs_a_single_page_app_through_cors())
+        }),
+    ];
+    libtest_mimic::run(&arguments, trials).exit();
 }
 
 async fn chromium_signs_in_as_bob_signs_out_and_denies() -> TestResult {
@@ -328,63 +329,5 @@ async fn logout_without_a_hint(
         "home after the self-submitted logout",
     )
     .await?;
-    Ok(())
-}
-
-/// Waits until the browser is at a URL `arrived` accepts and shows `css`. A click on a submit
-/// button returns before the navigation it starts is over, so the old page may still answer
-/// for a moment: its elements are never taken for the new page's.
-async fn element_at(
-    browser: &Client,
-    arrived: impl Fn(&Url) -> bool,
-    css: &str,
-    what: &str,
-) -> TestResult<Element> {
-    let deadline = Instant::now() + PAGE_TIMEOUT;
-    loop {
-        if let Ok(url) = browser.current_url().await
-            && arrived(&url)
-            && let Ok(element) = browser.find(Locator::Css(css)).await
-        {
-            return Ok(element);
-        }
-        if Instant::now() >= deadline {
-            return Err(lost(browser, css, what).await);
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// As [`element_at`], then the element's text; retried if the page changed under it.
-async fn text_at(
-    browser: &Client,
-    arrived: impl Fn(&Url) -> bool,
-    css: &str,
-    what: &str,
-) -> TestResult<String> {
-    let deadline = Instant::now() + PAGE_TIMEOUT;
-    loop {
-        let element = element_at(browser, &arrived, css, what).await?;
-        match element.text().await {
-            Ok(text) => return Ok(text),
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(POLL).await,
-            Err(_) => return Err(lost(browser, css, what).await),
-        }
-    }
-}
-
-/// Why a page never came: where the browser is and what it shows.
-async fn lost(browser: &Client, css: &str, what: &str) -> Box<dyn std::error::Error> {
-    let url = browser.current_url().await.map(|u| u.to_string());
-    let source = browser.source().await.unwrap_or_default();
-    format!("{what} ({css}) did not appear; at {url:?}, showing:\n{source}").into()
-}
-
-async fn screenshot(browser: &Client, out: &Path, name: &str) -> TestResult {
-    let png = browser.screenshot().await?;
-    let path = out.join(name);
-    std::fs::write(&path, png)?;
-    // Printed as soon as written, so a failing run still points at what it saw.
-    println!("screenshot: {}", path.display());
     Ok(())
 }

@@ -251,6 +251,12 @@ pub struct ClientConfig {
     /// `{"active": false}` (RFC 7662 2.2, 4: the server decides who may learn what).
     #[serde(default)]
     pub introspect_any_token: bool,
+    /// Where a logout that names this client (by `client_id` or `id_token_hint`) but gives no
+    /// `post_logout_redirect_uri` ends: FusionAuth's per-application "Logout URL", which its
+    /// quickstart relies on. Without it such a logout ends on the issuer's own page, as RP-
+    /// Initiated Logout 1.0 section 3 describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
 }
 
 impl ClientConfig {
@@ -584,6 +590,11 @@ impl Config {
                     problem(at(&format!("post_logout_redirect_uris[{j}]")), &why);
                 }
             }
+            if let Some(uri) = &client.logout_url
+                && let Err(why) = check_redirect_uri(uri)
+            {
+                problem(at("logout_url"), &why);
+            }
             for (j, scope) in client.scopes.iter().enumerate() {
                 if !self.scopes.contains_key(scope) {
                     problem(
@@ -812,6 +823,7 @@ mod tests {
         config.clients[0]
             .redirect_uris
             .push("https://app.test/cb#frag".into());
+        let fragment_at = config.clients[0].redirect_uris.len() - 1;
         config.clients[0].scopes.push("admin".into());
         config.login.user = Some("nobody@example.com".into());
         let err = config.validate().unwrap_err().to_string();
@@ -820,7 +832,9 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.contains("clients[0].redirect_uris[8]: a redirect URI must not have a fragment"),
+            err.contains(&format!(
+                "clients[0].redirect_uris[{fragment_at}]: a redirect URI must not have a fragment"
+            )),
             "{err}"
         );
         assert!(

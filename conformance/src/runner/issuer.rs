@@ -47,6 +47,7 @@ fn other_client() -> ClientConfig {
         signing_alg: None,
         loopback_any_port: false,
         introspect_any_token: false,
+        logout_url: None,
     }
 }
 

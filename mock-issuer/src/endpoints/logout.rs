@@ -156,9 +156,10 @@ impl LogoutRequest {
             .get("post_logout_redirect_uri")
             .or_else(|| params.get("redirect_uri"))
         else {
+            // The client's configured logout URL (FusionAuth's), else the issuer's page.
             return Ok(Self {
                 hint: hinted,
-                redirect: None,
+                redirect: client.and_then(|client| client.logout_url.clone()),
                 link_back: None,
             });
         };

@@ -340,12 +340,9 @@ async fn a_hint_from_another_session_of_the_user_asks_first() {
         Some(&cookie),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert!(
-        answer.body.contains("You are signed out"),
-        "{}",
-        answer.body
-    );
+    // The hint names forge-web, whose logout URL (FusionAuth's) ends a logout without a URI.
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    assert_eq!(answer.header("location"), "http://localhost:5000/logout");
     assert!(!signed_in(&h, &cookie).await);
 }
 
@@ -407,4 +404,39 @@ async fn fusionauths_logout_path_is_the_logout_endpoint() {
     .await;
     assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
     assert_eq!(answer.header("location"), "http://localhost:5000/");
+}
+
+/// FusionAuth's application "Logout URL": a logout naming the client but no
+/// post_logout_redirect_uri ends there (its Flask quickstart's `/logout` clears the app's
+/// cookies). A request naming no client, or a client without one, ends on the issuer's page.
+#[tokio::test]
+async fn a_clients_logout_url_ends_a_logout_that_gives_no_uri() {
+    let h = start().await;
+    let answer = logout(&h, &[("client_id", "forge-web"), ("state", "s1")], None).await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    assert_eq!(
+        answer.header("location"),
+        "http://localhost:5000/logout?state=s1"
+    );
+    // Signed in, the question comes first; the confirmed answer goes to the logout URL.
+    let cookie = h.authorize(&[]).await.cookie("oidc_forge_session").unwrap();
+    let asked = logout(&h, &[("client_id", "forge-web")], Some(&cookie)).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    let confirmed = post_logout(
+        &h,
+        &confirmation_of(&asked),
+        &cookie,
+        &[("origin", h.issuer.url())],
+    )
+    .await;
+    assert_eq!(confirmed.status, StatusCode::FOUND, "{}", confirmed.body);
+    assert_eq!(confirmed.header("location"), "http://localhost:5000/logout");
+
+    let answer = logout(&h, &[("client_id", "forge-spa")], None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        answer.body.contains("You are signed out"),
+        "{}",
+        answer.body
+    );
 }
