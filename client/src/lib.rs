@@ -50,6 +50,8 @@
 //! - `http` (private): bounded reads of the issuer's responses.
 //! - [`axum`] (feature `axum`): extractors, route requirements, RFC 6750
 //!   rejections, the login/callback/logout router, customisable responses.
+//! - `openapi` (feature `utoipa`): the issuer's authorization-code flow as an
+//!   OpenAPI security scheme, for Swagger UI's "Authorize" button.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -63,6 +65,8 @@ pub mod discovery;
 pub mod error;
 mod http;
 mod jwks;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 pub mod pkce;
 pub mod tokens;
 pub mod validate;

@@ -17,6 +17,8 @@
 mod chromedriver;
 #[path = "browser/spa.rs"]
 mod spa;
+#[path = "browser/swagger.rs"]
+mod swagger;
 #[path = "toolchain/mod.rs"]
 mod toolchain;
 #[path = "browser/wait.rs"]
@@ -53,6 +55,9 @@ fn main() {
         }),
         trial("chromium_runs_a_single_page_app_through_cors", || {
             Box::pin(spa::chromium_runs_a_single_page_app_through_cors())
+        }),
+        trial("chromium_authorizes_swagger_ui_and_calls_the_api", || {
+            Box::pin(swagger::chromium_authorizes_swagger_ui_and_calls_the_api())
         }),
     ];
     libtest_mimic::run(&arguments, trials).exit();

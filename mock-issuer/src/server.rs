@@ -198,7 +198,7 @@ async fn health() -> Response {
 /// credentials mode.
 fn cors_layer(config: &crate::config::CorsConfig) -> Option<tower_http::cors::CorsLayer> {
     use axum::http::{HeaderValue, Method};
-    use tower_http::cors::{AllowOrigin, CorsLayer};
+    use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
     if config.allowed_origins.is_empty() {
         return None;
     }
@@ -216,7 +216,9 @@ fn cors_layer(config: &crate::config::CorsConfig) -> Option<tower_http::cors::Co
         CorsLayer::new()
             .allow_origin(origins)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            // Whatever headers the page asks for, as Fief's `allow_headers=["*"]`: Swagger UI's
+            // token request carries `X-Requested-With`. Nothing here rides on cookies.
+            .allow_headers(AllowHeaders::mirror_request())
             // An app's page reads the RFC 6750 challenge of a refused token.
             .expose_headers([header::WWW_AUTHENTICATE])
             .max_age(Duration::from_secs(600)),

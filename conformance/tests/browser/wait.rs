@@ -60,11 +60,16 @@ pub async fn text_at(
     }
 }
 
-/// Why a page never came: where the browser is and what it shows.
+/// Why a page never came: where the browser is and what it shows (its text, not its markup,
+/// which for a script-built page runs to hundreds of kilobytes).
 async fn lost(browser: &Client, css: &str, what: &str) -> Box<dyn std::error::Error> {
     let url = browser.current_url().await.map(|u| u.to_string());
-    let source = browser.source().await.unwrap_or_default();
-    format!("{what} ({css}) did not appear; at {url:?}, showing:\n{source}").into()
+    let text = match browser.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => browser.source().await.unwrap_or_default(),
+    };
+    let shown: String = text.chars().take(4000).collect();
+    format!("{what} ({css}) did not appear; at {url:?}, showing:\n{shown}").into()
 }
 
 pub async fn screenshot(browser: &Client, out: &Path, name: &str) -> TestResult {
