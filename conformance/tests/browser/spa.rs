@@ -103,20 +103,13 @@ pub async fn chromium_runs_a_single_page_app_through_cors() -> TestResult {
     let outcome = async {
         browser.goto(&open_app).await?;
         let callback = format!("{open_app}/callback?");
-        let status = text_at(
+        let (status, detail) = outcome_at(
             &browser,
             |url: &url::Url| url.as_str().starts_with(&callback),
-            "h1#status:not(:empty)",
             "the app's callback",
         )
         .await?;
-        let status = settled(&browser, status).await?;
         screenshot(&browser, &out, "spa-signed-in.png").await?;
-        let detail = browser
-            .find(fantoccini::Locator::Css("#detail"))
-            .await?
-            .text()
-            .await?;
         assert_eq!(status, "signed in as alice@example.com", "{detail}");
         let userinfo: serde_json::Value = serde_json::from_str(&detail)?;
         assert_eq!(userinfo["sub"], oidc_forge_conformance::env::ALICE);
@@ -125,19 +118,12 @@ pub async fn chromium_runs_a_single_page_app_through_cors() -> TestResult {
         // withheld from the page, which never leaves for the login.
         browser.goto(&closed_app).await?;
         let home = format!("{closed_app}/");
-        let status = text_at(
+        let (status, detail) = outcome_at(
             &browser,
             |url: &url::Url| url.as_str() == home,
-            "h1#status",
             "the app's start page",
         )
         .await?;
-        let status = settled(&browser, status).await?;
-        let detail = browser
-            .find(fantoccini::Locator::Css("#detail"))
-            .await?
-            .text()
-            .await?;
         assert_eq!(status, "failed", "{detail}");
         assert!(detail.contains("Failed to fetch"), "{detail}");
         TestResult::Ok(())
@@ -152,16 +138,20 @@ pub async fn chromium_runs_a_single_page_app_through_cors() -> TestResult {
     Ok(())
 }
 
-/// The page's status once its script is done (`working` until then).
-async fn settled(browser: &fantoccini::Client, mut status: String) -> TestResult<String> {
+/// The page's status and detail once its script is done (`working` until then), at a URL
+/// `arrived` accepts.
+async fn outcome_at(
+    browser: &fantoccini::Client,
+    arrived: impl Fn(&url::Url) -> bool,
+    what: &str,
+) -> TestResult<(String, String)> {
     let deadline = std::time::Instant::now() + crate::wait::PAGE_TIMEOUT;
-    while status == "working" && std::time::Instant::now() < deadline {
+    loop {
+        let status = text_at(browser, &arrived, "h1#status", what).await?;
+        if status != "working" || std::time::Instant::now() >= deadline {
+            let detail = text_at(browser, &arrived, "#detail", what).await?;
+            return Ok((status, detail));
+        }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        status = browser
-            .find(fantoccini::Locator::Css("h1#status"))
-            .await?
-            .text()
-            .await?;
     }
-    Ok(status)
 }
