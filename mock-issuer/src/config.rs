@@ -47,7 +47,8 @@ pub struct Config {
     /// Further issuers the same server serves, each at this issuer's URL followed by
     /// `/{slug}` (Fief's tenants; the first path segment names the issuer), each with its own
     /// keys, scopes, clients and users: `[tenants.acme]`, `[[tenants.acme.clients]]`. A tenant
-    /// without `keys` gets RS256, ES256 and EdDSA keys made at start, its own.
+    /// without `keys` gets RS256, ES256 and EdDSA keys made at start, its own. The server's
+    /// `cors`, clock and seed cover its tenants.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tenants: BTreeMap<String, Config>,
 }
@@ -672,6 +673,12 @@ impl Config {
             }
             if !tenant.tenants.is_empty() {
                 problem(at(".tenants"), "tenants do not nest");
+            }
+            if tenant.cors != CorsConfig::default() {
+                problem(
+                    at(".cors"),
+                    "the server's `[cors]` covers its tenants; set it at the top",
+                );
             }
             if self.deterministic.is_some() && tenant.keys.is_empty() {
                 problem(

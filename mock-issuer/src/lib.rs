@@ -418,14 +418,16 @@ impl MockIssuerBuilder {
                 self.store_limits,
                 self.timeouts,
             )
-            .map(Arc::new)
         };
         let tenants = if tenants {
             with_generated_keys(tenant_configs)?
                 .into_iter()
-                .map(|(slug, tenant)| {
+                .map(|(slug, mut tenant)| {
+                    // One CORS policy for the host: a tenant is never more open than the root.
+                    tenant.cors = config.cors.clone();
                     let url = format!("{issuer}/{slug}");
-                    Ok((slug.clone(), state(tenant, url, rng(&slug))?))
+                    let tenant = state(tenant, url, rng(&slug))?.into_tenant();
+                    Ok((slug, Arc::new(tenant)))
                 })
                 .collect::<Result<Vec<_>, StartError>>()?
         } else {
@@ -436,7 +438,7 @@ impl MockIssuerBuilder {
             Some(seed) => TokenRng::seeded(seed),
             None => TokenRng::Os,
         };
-        Ok((state(config, issuer, root_rng)?, tenants))
+        Ok((Arc::new(state(config, issuer, root_rng)?), tenants))
     }
 
     /// Binds the address and starts serving in a background task. The issuer identifier is the

@@ -81,9 +81,10 @@ struct ServeArgs {
     /// Configuration file (TOML); without it, the embedded default.
     #[arg(long, short, env = "OIDC_FORGE_CONFIG")]
     config: Option<PathBuf>,
-    /// Address to bind: loopback unless told otherwise.
-    #[arg(long, default_value = "127.0.0.1", env = "OIDC_FORGE_HOST")]
-    host: IpAddr,
+    /// Address to bind: loopback unless told otherwise. Default: the configuration's loopback
+    /// `issuer` address (127.0.0.2, ::1), else 127.0.0.1.
+    #[arg(long, env = "OIDC_FORGE_HOST")]
+    host: Option<IpAddr>,
     /// Port to bind; 0 picks a free one. Default: the port of the configuration's `issuer`
     /// when it is a loopback URL, else 9000. A loopback `issuer` always takes the port bound.
     #[arg(long, env = "OIDC_FORGE_PORT")]
@@ -96,8 +97,8 @@ struct ServeArgs {
     /// authority's PEM is written to --tls-ca-file for clients to trust.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     tls: bool,
-    /// Where --tls writes the authority's PEM; default: oidc-forge-ca-PORT.pem in the
-    /// temporary directory.
+    /// Where --tls writes the authority's PEM; default: a new oidc-forge-ca-PORT-PID.pem in the
+    /// temporary directory, removed at shutdown.
     #[arg(long, value_name = "FILE", requires = "tls")]
     tls_ca_file: Option<PathBuf>,
     /// Serve https with this PEM certificate chain (server certificate first).
@@ -128,18 +129,21 @@ enum LogFormat {
     Json,
 }
 
-/// The port `serve` binds without `--port`.
+/// The address `serve` binds without `--host` or a loopback issuer to say otherwise.
+const DEFAULT_HOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+/// The port `serve` binds without `--port` or a loopback issuer's own.
 const DEFAULT_PORT: u16 = 9000;
 
 async fn serve(args: ServeArgs) -> ExitCode {
     init_logs(args.log_format);
     match start(args).await {
-        Ok(issuer) => {
+        Ok(Running { issuer, authority }) => {
             if let Err(err) = tokio::signal::ctrl_c().await {
                 eprintln!("error: cannot listen for Ctrl-C: {err}");
             }
             eprintln!("shutting down");
             issuer.shutdown().await;
+            drop(authority);
             ExitCode::SUCCESS
         }
         Err(err) => {
@@ -162,20 +166,17 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-async fn start(args: ServeArgs) -> Result<MockIssuer, Box<dyn std::error::Error>> {
+async fn start(args: ServeArgs) -> Result<Running, Box<dyn std::error::Error>> {
     let config = load_config(args.config)?;
-    let port = args
-        .port
-        .or_else(|| {
-            config
-                .issuer
-                .as_deref()
-                .and_then(rules::issuer::configured_loopback_port)
-        })
-        .unwrap_or(DEFAULT_PORT);
+    let (issuer_ip, issuer_port) = config
+        .issuer
+        .as_deref()
+        .map_or((None, None), rules::issuer::configured_loopback_address);
+    let host = args.host.or(issuer_ip).unwrap_or(DEFAULT_HOST);
+    let port = args.port.or(issuer_port).unwrap_or(DEFAULT_PORT);
     let mut builder = MockIssuer::builder()
         .config(config)
-        .bind(SocketAddr::new(args.host, port))
+        .bind(SocketAddr::new(host, port))
         .admin(!args.no_admin)
         .request_log_capacity(args.request_log);
     if let Some(token) = args.admin_token {
@@ -191,21 +192,70 @@ async fn start(args: ServeArgs) -> Result<MockIssuer, Box<dyn std::error::Error>
         builder = builder.tls_identity(TlsIdentity::from_pem_files(cert, key)?);
     }
     let issuer = builder.start().await?;
-    let authority_file = match issuer.tls_authority_pem() {
-        Some(pem) => {
-            let path = args.tls_ca_file.unwrap_or_else(|| {
-                std::env::temp_dir()
-                    .join(format!("oidc-forge-ca-{}.pem", issuer.local_addr().port()))
-            });
-            std::fs::write(&path, pem).map_err(|e| {
-                format!("cannot write the CA certificate to {}: {e}", path.display())
-            })?;
-            Some(path)
-        }
+    let authority = match issuer.tls_authority_pem() {
+        Some(pem) => Some(AuthorityFile::write(pem, args.tls_ca_file, &issuer)?),
         None => None,
     };
-    print_banner(&issuer, authority_file.as_deref());
-    Ok(issuer)
+    print_banner(&issuer, authority.as_ref().map(|file| file.path.as_path()));
+    Ok(Running { issuer, authority })
+}
+
+/// A started server, and the CA file it wrote for `--tls`.
+struct Running {
+    issuer: MockIssuer,
+    authority: Option<AuthorityFile>,
+}
+
+/// Where `serve --tls` wrote its authority's PEM. The default file is new for every start
+/// (`create_new`: never a file or link someone else put there first, which could later be
+/// swapped for their own authority) and removed at shutdown; `--tls-ca-file` is the caller's.
+struct AuthorityFile {
+    path: PathBuf,
+    remove_at_shutdown: bool,
+}
+
+impl AuthorityFile {
+    fn write(
+        pem: &str,
+        chosen: Option<PathBuf>,
+        issuer: &MockIssuer,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        use std::io::Write as _;
+        let cannot = |path: &Path, e: std::io::Error| {
+            format!("cannot write the CA certificate to {}: {e}", path.display())
+        };
+        if let Some(path) = chosen {
+            std::fs::write(&path, pem).map_err(|e| cannot(&path, e))?;
+            return Ok(Self {
+                path,
+                remove_at_shutdown: false,
+            });
+        }
+        let path = std::env::temp_dir().join(format!(
+            "oidc-forge-ca-{}-{}.pem",
+            issuer.local_addr().port(),
+            std::process::id()
+        ));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| cannot(&path, e))?;
+        file.write_all(pem.as_bytes())
+            .map_err(|e| cannot(&path, e))?;
+        Ok(Self {
+            path,
+            remove_at_shutdown: true,
+        })
+    }
+}
+
+impl Drop for AuthorityFile {
+    fn drop(&mut self) {
+        if self.remove_at_shutdown {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// What a developer needs to point an app at the issuer; secrets are shown because they are
@@ -437,6 +487,10 @@ async fn mint_on_server(
     request: &TokenRequest,
 ) -> Result<MintedToken, Box<dyn std::error::Error>> {
     let mut http = reqwest::Client::builder();
+    // The admin token goes to the issuer itself: never through a proxy for a loopback one.
+    if url::Url::parse(server).is_ok_and(|url| rules::issuer::is_loopback(&url)) {
+        http = http.no_proxy();
+    }
     if let Some(path) = &args.server_ca {
         let pem = std::fs::read(path)
             .map_err(|e| format!("cannot read --server-ca {}: {e}", path.display()))?;

@@ -136,7 +136,9 @@ fn issuer_routes(state: &AppState) -> Router {
     let forge_layer = axum::middleware::from_fn_with_state(state.clone(), forge::middleware::layer);
     let cors = cors_layer(&state.config().cors);
     let with_cors = |routes: Router<AppState>| match &cors {
-        Some(cors) => routes.layer(cors.clone()),
+        Some(cors) => routes
+            .layer(cors.clone())
+            .layer(axum::middleware::from_fn(withhold_from_pages)),
         None => routes,
     };
     let api = Router::new()
@@ -188,6 +190,24 @@ fn issuer_routes(state: &AppState) -> Router {
     routes.with_state(state.clone())
 }
 
+/// Strips the CORS headers from a response marked [`token::NotForPages`], so that no page
+/// reads it (outside the CORS layer, which adds them).
+async fn withhold_from_pages(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.extensions().get::<token::NotForPages>().is_some() {
+        let headers = response.headers_mut();
+        let cors: Vec<_> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in cors {
+            headers.remove(name);
+        }
+    }
+    response
+}
+
 /// `GET /healthz`: the server answers (compose files, readiness probes).
 async fn health() -> Response {
     crate::error::no_store_json(r#"{"status":"ok"}"#)
@@ -197,8 +217,9 @@ async fn health() -> Response {
 /// allowed. Requests carry no cookies (`Authorization` headers and forms only), so `*` needs no
 /// credentials mode.
 fn cors_layer(config: &crate::config::CorsConfig) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::HeaderName;
     use axum::http::{HeaderValue, Method};
-    use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
     if config.allowed_origins.is_empty() {
         return None;
     }
@@ -216,9 +237,13 @@ fn cors_layer(config: &crate::config::CorsConfig) -> Option<tower_http::cors::Co
         CorsLayer::new()
             .allow_origin(origins)
             .allow_methods([Method::GET, Method::POST])
-            // Whatever headers the page asks for, as Fief's `allow_headers=["*"]`: Swagger UI's
-            // token request carries `X-Requested-With`. Nothing here rides on cookies.
-            .allow_headers(AllowHeaders::mirror_request())
+            // Fief's `Authorization` and `X-Requested-With` (Swagger UI's token request sends
+            // it), and `Content-Type` for JSON bodies.
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-requested-with"),
+            ])
             // An app's page reads the RFC 6750 challenge of a refused token.
             .expose_headers([header::WWW_AUTHENTICATE])
             .max_age(Duration::from_secs(600)),

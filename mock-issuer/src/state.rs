@@ -47,18 +47,22 @@ pub const SESSION_COOKIE: &str = "oidc_forge_session";
 
 /// [`SESSION_COOKIE`] for an issuer served under `path_prefix`: `/acme` gives
 /// `oidc_forge_session_acme`. A cookie's path cannot keep two issuers apart, since the root
-/// issuer's `/` covers a tenant's `/acme`.
+/// issuer's `/` covers a tenant's `/acme`. The suffix keeps letters, digits and `-` and writes
+/// every other byte as `_XX` (hex), so that two paths never share a name (`a_b` is `a_5fb`).
 fn session_cookie_name(path_prefix: &str) -> String {
-    let suffix: String = path_prefix
-        .trim_start_matches('/')
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    if suffix.is_empty() {
-        SESSION_COOKIE.to_owned()
-    } else {
-        format!("{SESSION_COOKIE}_{suffix}")
+    let path = path_prefix.trim_start_matches('/');
+    if path.is_empty() {
+        return SESSION_COOKIE.to_owned();
     }
+    let mut name = format!("{SESSION_COOKIE}_");
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' {
+            name.push(char::from(byte));
+        } else {
+            name.push_str(&format!("_{byte:02x}"));
+        }
+    }
+    name
 }
 
 /// Name of the cookie that binds a login page to the browser it was shown to.
@@ -103,6 +107,9 @@ pub struct IssuerState {
     pub forge: ForgeState,
     /// How long the server waits for slow clients.
     pub timeouts: crate::server::Timeouts,
+    /// A tenant of a server ([`Config::tenants`]): its keys are its own, so a rotation without
+    /// a key generates one rather than take the embedded next key that every issuer shares.
+    pub tenant: bool,
 }
 
 /// Who signed in, when, and how strongly: carried from login to every token of the grant.
@@ -428,7 +435,16 @@ impl IssuerState {
             )),
             forge: ForgeState::new(forge),
             timeouts,
+            tenant: false,
         })
+    }
+
+    /// This state as a tenant's ([`IssuerState::tenant`]).
+    pub fn into_tenant(self) -> Self {
+        Self {
+            tenant: true,
+            ..self
+        }
     }
 
     pub fn now(&self) -> u64 {

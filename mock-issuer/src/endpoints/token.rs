@@ -12,14 +12,31 @@ use crate::error::{OAuthError, no_store_json};
 use crate::rules::{client_auth, grants};
 use crate::state::AppState;
 
+/// Marks a response no web page may read, whatever the CORS policy: the server strips the CORS
+/// headers from it. Tokens of the client_credentials grant are for servers (RFC 6749 4.4 is for
+/// confidential clients, which a page is not: RFC 9700 2.1.1's browser-based clients are
+/// public); a page that could read them would get tokens signed by the issuer for the asking,
+/// with the embedded default's published test secret.
+#[derive(Debug, Clone, Copy)]
+pub struct NotForPages;
+
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match exchange(&state, &headers, &body) {
-        Ok(json) => no_store_json(json),
+        Ok((json, GrantType::ClientCredentials)) => {
+            let mut response = no_store_json(json);
+            response.extensions_mut().insert(NotForPages);
+            response
+        }
+        Ok((json, _)) => no_store_json(json),
         Err(error) => error.into_response(),
     }
 }
 
-fn exchange(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String, OAuthError> {
+fn exchange(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(String, GrantType), OAuthError> {
     let params = form_params(headers, body)?;
     let grant_type = grants::parse_grant_type(&params)?;
     let presented = client_auth::presented(headers, &params)?;
@@ -34,6 +51,7 @@ fn exchange(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String
             grants::client_credentials(state, &config, client, &params, now)?
         }
     };
-    serde_json::to_string(&response)
-        .map_err(|e| OAuthError::invalid_request(format!("cannot encode the response: {e}")))
+    let json = serde_json::to_string(&response)
+        .map_err(|e| OAuthError::invalid_request(format!("cannot encode the response: {e}")))?;
+    Ok((json, grant_type))
 }

@@ -4,7 +4,8 @@
 //!
 //! No key is generated unless asked: the default new key is the RS256 key embedded from
 //! `fixtures/keys/rs256-next.pem`; a caller can pass its own PEM, or ask for a fresh key, whose
-//! generation (tens of milliseconds for RSA) happens in that call only.
+//! generation (tens of milliseconds for RSA) happens in that call only. A tenant's default is a
+//! fresh key, since the embedded one would be every issuer's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -308,6 +309,17 @@ pub fn rotated(
 
 /// Rotates the running issuer's keys.
 pub fn rotate(state: &IssuerState, rotation: &Rotation) -> Result<RotationReport, RotationError> {
+    // A tenant's keys are its own: the embedded next key would be every issuer's.
+    let own;
+    let rotation = if state.tenant && rotation.key == NewKey::Next {
+        own = Rotation {
+            key: NewKey::Generate { kid: None },
+            ..rotation.clone()
+        };
+        &own
+    } else {
+        rotation
+    };
     let new_key = Arc::new(new_signing_key(rotation, || {
         format!(
             "forge-{}-{}",

@@ -425,4 +425,48 @@ mod tests {
         .unwrap();
         assert_eq!(req.scopes, ["email", "openid"]);
     }
+
+    #[test]
+    fn only_plain_oauth_may_leave_out_the_single_redirect_uri() {
+        let mut config = Config::default();
+        config.clients[0].redirect_uris = vec!["http://localhost:8000/auth-callback".into()];
+        let without = |scope: &str| {
+            let query = valid_query()
+                .replace(
+                    "&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fauth-callback",
+                    "",
+                )
+                .replace("openid%20email", scope);
+            parse_request(&config, &Params::parse(query.as_bytes()))
+        };
+        // RFC 6749 3.1.2.3: one registered URI is the default; Core 3.1.2.1: not for OpenID.
+        let oauth = without("read").unwrap();
+        assert_eq!(oauth.redirect_uri, "http://localhost:8000/auth-callback");
+        assert!(!oauth.redirect_uri_sent);
+        assert!(matches!(
+            without("openid"),
+            Err(AuthorizationError::Page { .. })
+        ));
+    }
+
+    #[test]
+    fn response_mode_acr_values_plain_pkce_and_prompt_none_alone() {
+        assert!(request(&format!("{}&response_mode=query", valid_query())).is_ok());
+        let (error, ..) = redirected_error(&format!("{}&response_mode=fragment", valid_query()));
+        assert_eq!(error, "invalid_request");
+        let req = request(&format!("{}&acr_values=0%20%201", valid_query())).unwrap();
+        assert_eq!(req.acr_values, ["0", "1"]);
+        // plain, for a client that allows it (RFC 7636 4.2).
+        let mut config = Config::default();
+        config.clients[0].allow_plain_pkce = true;
+        let plain = valid_query().replace("S256", "plain");
+        let req = parse_request(&config, &Params::parse(plain.as_bytes())).unwrap();
+        assert_eq!(req.pkce.unwrap().method, PkceMethod::Plain);
+        // Core 3.1.2.1: `none` with any other value is an error, each of them.
+        for other in ["login", "consent", "select_account"] {
+            let (error, ..) = redirected_error(&format!("{}&prompt=none%20{other}", valid_query()));
+            assert_eq!(error, "invalid_request", "{other}");
+        }
+        assert!(request(&format!("{}&prompt=none", valid_query())).is_ok_and(|r| r.prompt.none));
+    }
 }

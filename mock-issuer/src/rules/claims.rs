@@ -122,4 +122,33 @@ mod tests {
         assert_eq!(profile["given_name"], "Alice");
         assert!(!profile.contains_key("email"));
     }
+
+    #[test]
+    fn user_data_never_overrides_a_registered_claim() {
+        let mut config = Config::default();
+        let names = [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "nonce",
+            "scope",
+            "permissions",
+            "department",
+        ];
+        config.scopes.insert(
+            "hr".into(),
+            crate::config::ScopeConfig {
+                claims: names.iter().map(|n| n.to_string()).collect(),
+                ..Default::default()
+            },
+        );
+        let mut user = config.users[0].clone();
+        for name in names {
+            user.claims
+                .insert(name.into(), serde_json::json!("from the user"));
+        }
+        let released = released_user_claims(&config, &user, &["hr".into()]);
+        assert_eq!(released.keys().collect::<Vec<_>>(), ["department"]);
+    }
 }

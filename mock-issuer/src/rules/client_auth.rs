@@ -197,4 +197,35 @@ mod tests {
         assert_eq!(err.error, "invalid_client");
         assert!(parse_basic(b"Basic !!!").is_err());
     }
+
+    #[test]
+    fn the_body_names_the_basic_client_or_no_one() {
+        let encoded = STANDARD.encode("forge-web:forge-web-secret");
+        let basic = headers(&format!("Basic {encoded}"));
+        let same = Params::parse(b"client_id=forge-web");
+        assert_eq!(presented(&basic, &same).unwrap().client_id, "forge-web");
+        let other = Params::parse(b"client_id=forge-spa");
+        let err = presented(&basic, &other).unwrap_err();
+        assert_eq!(err.error, "invalid_request");
+    }
+
+    #[test]
+    fn a_client_held_to_one_method_is_refused_the_other() {
+        let mut config = Config::default();
+        config.clients[0].token_endpoint_auth_method = Some(AuthMethod::ClientSecretBasic);
+        let with = |method| {
+            authenticate(
+                &config,
+                &Presented {
+                    client_id: "forge-web".into(),
+                    secret: Some("forge-web-secret".into()),
+                    method,
+                },
+            )
+            .map(|c| c.id.clone())
+            .map_err(|e| e.error)
+        };
+        assert_eq!(with(AuthMethod::ClientSecretBasic), Ok("forge-web".into()));
+        assert_eq!(with(AuthMethod::ClientSecretPost), Err("invalid_client"));
+    }
 }

@@ -316,3 +316,37 @@ fn is_user_scope(scope: &str) -> bool {
         "openid" | "profile" | "email" | "address" | "phone" | "offline_access"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_767_225_600;
+
+    #[test]
+    fn a_client_uses_only_its_registered_grants() {
+        let config = Config::default();
+        let spa = config.client("forge-spa").unwrap();
+        let err = check_client_may_use(spa, GrantType::ClientCredentials).unwrap_err();
+        assert_eq!(err.error, "unauthorized_client");
+        assert!(check_client_may_use(spa, GrantType::AuthorizationCode).is_ok());
+    }
+
+    /// A revocation that came while a grant's tokens were being issued covered what existed
+    /// then; revoking again covers the new access token's whole life.
+    #[test]
+    fn a_grant_revoked_meanwhile_is_revoked_for_the_new_tokens_life() {
+        let clock = std::sync::Arc::new(crate::FixedClock::new(NOW));
+        let state = crate::MockIssuer::builder()
+            .clock(clock.clone())
+            .build_state("http://issuer.test")
+            .unwrap();
+        // The concurrent revocation, recorded until NOW + 10.
+        state.revoke_grant_or_everything("grant-1", "forge-web", NOW + 10);
+        revoke_again_if_revoked_meanwhile(&state, "grant-1", "forge-web", NOW, NOW + 3600);
+        revoke_again_if_revoked_meanwhile(&state, "grant-2", "forge-web", NOW, NOW + 3600);
+        clock.set(NOW + 60);
+        assert!(state.is_grant_revoked("grant-1", "forge-web", NOW));
+        assert!(!state.is_grant_revoked("grant-2", "forge-web", NOW));
+    }
+}

@@ -3,7 +3,7 @@
 //! actually listens: a configuration saying `http://127.0.0.1:9000` served on another port
 //! would hand out tokens no client accepts, with every endpoint in discovery pointing nowhere.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use url::Url;
 
@@ -75,11 +75,22 @@ pub fn identifier(
     }
 }
 
-/// The port to bind when none is given: a loopback issuer's own (explicit in the URL), so
-/// that `serve --config FILE` listens where FILE's issuer says.
-pub fn configured_loopback_port(configured: &str) -> Option<u16> {
-    let url = Url::parse(configured).ok()?;
-    if is_loopback(&url) { url.port() } else { None }
+/// The address to bind when none is given, from a loopback issuer (RFC 8252 8.3's hosts): its
+/// IP literal (`127.0.0.2`, `[::1]`; `localhost` is 127.0.0.1) and its port when the URL has one,
+/// so that `serve --config FILE` listens where FILE's issuer says.
+pub fn configured_loopback_address(configured: &str) -> (Option<IpAddr>, Option<u16>) {
+    let Ok(url) = Url::parse(configured) else {
+        return (None, None);
+    };
+    if !is_loopback(&url) {
+        return (None, None);
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
+    };
+    (ip, url.port())
 }
 
 /// `127.0.0.0/8`, `[::1]` or `localhost` (RFC 8252 8.3, RFC 6761 6.3).
@@ -156,17 +167,19 @@ mod tests {
     }
 
     #[test]
-    fn the_default_port_is_the_loopback_issuers_own() {
+    fn the_default_address_is_the_loopback_issuers_own() {
+        let address = |url: &str| configured_loopback_address(url);
         assert_eq!(
-            configured_loopback_port("http://127.0.0.1:9000"),
-            Some(9000)
+            address("http://127.0.0.1:9000"),
+            (Some("127.0.0.1".parse().unwrap()), Some(9000))
         );
-        assert_eq!(configured_loopback_port("http://LOCALHOST:81/x"), Some(81));
-        assert_eq!(configured_loopback_port("http://localhost"), None);
         assert_eq!(
-            configured_loopback_port("https://auth.example.test:9443"),
-            None
+            address("http://[::1]:81/x"),
+            (Some("::1".parse().unwrap()), Some(81))
         );
-        assert_eq!(configured_loopback_port("not a url"), None);
+        assert_eq!(address("http://LOCALHOST:81/x"), (None, Some(81)));
+        assert_eq!(address("http://localhost"), (None, None));
+        assert_eq!(address("https://auth.example.test:9443"), (None, None));
+        assert_eq!(address("not a url"), (None, None));
     }
 }

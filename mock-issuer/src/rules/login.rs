@@ -189,4 +189,45 @@ mod tests {
             LoginDecision::Reuse(s.login.clone())
         );
     }
+
+    #[test]
+    fn acr_values_and_a_hint_for_the_same_user_keep_the_session() {
+        let config = Config::default();
+        let s = session(NOW - 10);
+        // Only "1" asks for a fresh authentication (Fief's levels); "0" is met by any login.
+        assert_eq!(
+            decide(&config, &request("&acr_values=0"), Some(&s), NOW),
+            LoginDecision::Reuse(s.login.clone())
+        );
+        assert!(matches!(
+            decide(&config, &request("&acr_values=0%201"), Some(&s), NOW),
+            LoginDecision::SignIn(_)
+        ));
+        // A hint naming the session's own user is met by the session; another user is not.
+        assert_eq!(
+            decide(
+                &config,
+                &request("&login_hint=bob%40example.com"),
+                Some(&s),
+                NOW
+            ),
+            LoginDecision::Reuse(s.login.clone())
+        );
+        match decide(
+            &config,
+            &request("&login_hint=alice%40example.com"),
+            Some(&s),
+            NOW,
+        ) {
+            LoginDecision::SignIn(user) => assert_eq!(user.email, "alice@example.com"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_acr_says_whether_the_login_was_forced() {
+        assert_eq!(acr_for(&request("&acr_values=1")), "1");
+        assert_eq!(acr_for(&request("&acr_values=0")), "0");
+        assert_eq!(acr_for(&request("&max_age=60")), "1");
+    }
 }

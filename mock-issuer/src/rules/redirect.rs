@@ -12,9 +12,15 @@ pub fn matches(registered: &str, given: &str, loopback_any_port: bool) -> bool {
 }
 
 fn same_loopback_uri_but_port(registered: &str, given: &str) -> bool {
-    let (Ok(registered), Ok(given)) = (url::Url::parse(registered), url::Url::parse(given)) else {
+    let (Ok(registered), Ok(parsed)) = (url::Url::parse(registered), url::Url::parse(given)) else {
         return false;
     };
+    // Only the port may differ, so `given` must be written as the parser writes it: no other
+    // spelling of the host (`127.1`, `LOCALHOST`), no dot segments, no stray whitespace.
+    if parsed.as_str() != given {
+        return false;
+    }
+    let given = parsed;
     // RFC 8252 8.3: loopback redirect URIs use plain http; everything but the port must match.
     registered.scheme() == "http"
         && given.scheme() == "http"
@@ -62,6 +68,19 @@ mod tests {
             "https://localhost:5000/callback",
             "http://localhost.evil.example:5000/callback",
             "http://user@localhost:5000/callback",
+            // Other spellings of the same loopback URI (review 13 F6): written only as parsed.
+            "HTTP://LOCALHOST:5000/callback",
+            "http:localhost:5000/callback",
+            "http://localhost:5000/x/../callback",
+            "http://loc\talhost:5000/callback",
+            " http://localhost:5000/callback",
+        ] {
+            assert!(!matches(registered, given, true), "{given}");
+        }
+        for (registered, given) in [
+            ("http://127.0.0.1/cb", "http://127.1:5000/cb"),
+            ("http://127.0.0.1/cb", "http://0x7f000001:5000/cb"),
+            ("http://127.0.0.1/cb", "http://2130706433:5000/cb"),
         ] {
             assert!(!matches(registered, given, true), "{given}");
         }

@@ -234,12 +234,6 @@ impl<V: Expiring> BoundedMap<V> {
             kept
         });
     }
-
-    /// Forgets everything (for a store whose entries a watermark now covers).
-    pub fn clear(&mut self) {
-        self.entries.clear();
-        self.order.clear();
-    }
 }
 
 #[cfg(test)]

@@ -287,4 +287,15 @@ mod tests {
         assert!(matches!(store.presented(&c, 1), Presented::Current { .. }));
         assert_eq!(store.evicted(), 1);
     }
+
+    #[test]
+    fn the_store_counts_its_grants_and_never_shows_its_key() {
+        let mut store = RefreshStore::new(10, b"a secret key");
+        assert!(store.is_empty());
+        store.start(grant("fam"), 0);
+        assert!(!store.is_empty());
+        assert_eq!(store.len(), 1);
+        let shown = format!("{store:?}");
+        assert!(shown.contains("TokenKey([redacted])"), "{shown}");
+    }
 }

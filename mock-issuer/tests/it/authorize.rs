@@ -539,3 +539,37 @@ async fn pkce_is_required_of_public_clients_and_of_those_configured_so() {
         strict.issuer.url(),
     );
 }
+
+/// A login page answers for `LOGIN_PAGE_LIFETIME` seconds and not one more; the session it
+/// starts lasts `SESSION_LIFETIME` (then `prompt=none` answers `login_required`).
+#[tokio::test]
+async fn login_pages_and_sessions_expire_on_time() {
+    use oidc_forge::state::limits::{LOGIN_PAGE_LIFETIME, SESSION_LIFETIME};
+    let h = interactive().await;
+    let page = LoginPage::of(&h.authorize(&[]).await);
+    h.clock.advance(LOGIN_PAGE_LIFETIME - 1);
+    let answer = h.decide(&page, &[("user", BOB)], &[]).await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    let session = answer.cookie("oidc_forge_session").expect("a session");
+    let late = LoginPage::of(&h.authorize(&[]).await);
+    h.clock.advance(LOGIN_PAGE_LIFETIME);
+    h.decide(&late, &[("user", BOB)], &[])
+        .await
+        .assert_error_page("expired or was already answered");
+
+    // The session began LOGIN_PAGE_LIFETIME ago; two hours on, it still stands.
+    h.clock.advance(2 * 3600);
+    let reused = h
+        .authorize_with_cookie(&[("prompt", "none")], Some(&session))
+        .await;
+    assert!(
+        reused.location_params().contains_key("code"),
+        "{:?}",
+        reused.location_params()
+    );
+    h.clock.advance(SESSION_LIFETIME);
+    let expired = h
+        .authorize_with_cookie(&[("prompt", "none")], Some(&session))
+        .await;
+    assert_eq!(expired.location_params()["error"], "login_required");
+}

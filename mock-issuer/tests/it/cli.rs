@@ -1,5 +1,6 @@
 //! The `oidc-forge` binary: configuration errors, the fixture configuration, and `serve`.
 
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -144,6 +145,21 @@ fn without_a_port_the_configured_loopback_port_is_bound() {
         format!("listening on  127.0.0.1:{port}")
     );
     drop(served);
+    // An IP literal is the address too (review 13 F5): served where discovery says.
+    let text = oidc_forge::config::DEFAULT_CONFIG_TOML.replacen(
+        "[login]",
+        &format!("issuer = \"http://127.0.0.2:{port}\"\n\n[login]"),
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
+    let served = Served::start(&["--config", file.to_str().unwrap()]);
+    assert_eq!(
+        served.banner_line("listening on").trim(),
+        format!("listening on  127.0.0.2:{port}")
+    );
+    let doc = discovery(&served.url, &http());
+    assert_eq!(doc["issuer"], format!("http://127.0.0.2:{port}"));
+    drop(served);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -161,7 +177,10 @@ fn serve_tls_writes_its_authority_and_serves_https() {
         "{}",
         served.url
     );
-    assert!(served.banner_line("TLS CA").contains(ca_arg));
+    assert!(
+        served.banner_line("TLS CA").contains(ca_arg),
+        "the chosen file"
+    );
     let pem = std::fs::read(&ca_file).unwrap();
     let trusting = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
@@ -194,6 +213,25 @@ fn serve_tls_writes_its_authority_and_serves_https() {
         assert!(cookie.contains("; Secure"), "{cookie}");
     });
     drop(served);
+
+    // The default file (review 13 S1): new for this start, and gone after Ctrl-C.
+    let mut served = Served::start(&["--port", "0", "--tls"]);
+    let default_file = served
+        .banner_line("TLS CA")
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_owned();
+    assert!(
+        default_file.ends_with(&format!("-{}.pem", served.pid())),
+        "{default_file}"
+    );
+    assert!(Path::new(&default_file).is_file());
+    served.interrupt();
+    assert!(
+        !Path::new(&default_file).exists(),
+        "{default_file} removed at shutdown"
+    );
 
     // --tls-cert/--tls-key: the caller's files.
     let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();

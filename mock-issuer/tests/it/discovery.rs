@@ -257,6 +257,73 @@ async fn the_api_endpoints_answer_cors_and_the_pages_do_not() {
     assert!(page.headers.get("access-control-allow-origin").is_none());
 }
 
+/// Review 13 F1/F7: a page reads a code exchange's answer, never a client_credentials one
+/// (tokens for servers, which a page could otherwise get with the published test secret); the
+/// allowed request headers are Fief's, not whatever a page asks for.
+#[tokio::test]
+async fn client_credentials_answers_are_not_for_pages() {
+    let h = start().await;
+    let origin = "https://app.example";
+    let machine = Answer::read(
+        h.http
+            .post(h.url("/api/token"))
+            .header("origin", origin)
+            .basic_auth(WEB.0, Some(WEB.1))
+            .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(machine.status, StatusCode::OK, "{}", machine.body);
+    assert!(
+        !machine
+            .headers
+            .keys()
+            .any(|name| name.as_str().starts_with("access-control-")),
+        "{:?}",
+        machine.headers
+    );
+    let code = h.code(&[]).await;
+    let exchange = Answer::read(
+        h.http
+            .post(h.url("/api/token"))
+            .header("origin", origin)
+            .basic_auth(WEB.0, Some(WEB.1))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(exchange.status, StatusCode::OK, "{}", exchange.body);
+    assert_eq!(exchange.header("access-control-allow-origin"), "*");
+    let preflight = Answer::read(
+        h.http
+            .request(reqwest::Method::OPTIONS, h.url("/api/token"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "x-requested-with,x-custom",
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let allowed = preflight
+        .header("access-control-allow-headers")
+        .to_ascii_lowercase();
+    assert!(allowed.contains("x-requested-with"), "{allowed}");
+    assert!(!allowed.contains("x-custom"), "{allowed}");
+}
+
 /// CORS is configurable: a list of origins, or none at all.
 #[tokio::test]
 async fn cors_follows_the_configured_origins() {
@@ -328,4 +395,45 @@ async fn healthz_answers_at_the_root() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// The document follows the configuration and the keys when they change at runtime.
+#[tokio::test]
+async fn discovery_follows_configuration_and_key_changes() {
+    let h = start().await;
+    let state = h.issuer.state();
+    state
+        .update_config(|config| {
+            let mut next = config.clone();
+            next.scopes
+                .insert("castles:admin".into(), Default::default());
+            Ok::<_, std::convert::Infallible>(next)
+        })
+        .unwrap();
+    state
+        .update_keys(|_| {
+            let key = oidc_forge::keys::SigningKey::generate(
+                "only-es256",
+                oidc_forge::config::SigningAlg::ES256,
+            )?;
+            Ok::<_, String>(oidc_forge::keys::KeySet::new(vec![std::sync::Arc::new(
+                key,
+            )]))
+        })
+        .unwrap();
+    let doc = Answer::read(h.http.get(h.issuer.discovery_url()).send().await.unwrap())
+        .await
+        .json();
+    assert!(
+        doc["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "castles:admin"),
+        "{doc}"
+    );
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
 }

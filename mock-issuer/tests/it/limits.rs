@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::support::{ALICE, Answer, NOW, WEB, start};
+use crate::support::{ALICE, Answer, BOB, LoginPage, NOW, WEB, start, start_built};
 
 /// Sends raw bytes and reads until the server closes (the requests say `Connection: close`),
 /// with a guard far above every timeout so a hang fails instead of blocking the suite.
@@ -334,4 +334,39 @@ async fn the_claims_queue_is_capped_with_a_clear_error() {
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     h.issuer.queue_claims(json!({ "n": "fits again" })).unwrap();
+}
+
+/// The stores that evict when full (login pages, sessions, refresh grants) are counted in one
+/// total, each of them.
+#[tokio::test]
+async fn evictions_are_counted_in_every_store_that_evicts() {
+    let mut config = oidc_forge::Config::default();
+    config.login.mode = oidc_forge::config::LoginMode::Interactive;
+    let h = start_built(
+        oidc_forge::MockIssuer::builder()
+            .config(config)
+            .store_limits(oidc_forge::StoreLimits::uniform(1)),
+    )
+    .await;
+    let sign_in = || async {
+        let page = LoginPage::of(&h.authorize(&[]).await);
+        let answer = h.decide(&page, &[("user", BOB)], &[]).await;
+        assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+        let code = answer.location_params()["code"].clone();
+        let tokens = h.redeem(&code).await;
+        assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    };
+    // A page nobody answers, pushed out by the next one (a login page evicted).
+    LoginPage::of(&h.authorize(&[]).await);
+    sign_in().await;
+    // Past the code's life, so that the one-code store takes the next code.
+    h.clock.advance(300);
+    // Another browser's login: its session and refresh grant push out the first ones.
+    sign_in().await;
+    let sizes = h.issuer.state().store_sizes();
+    assert_eq!(
+        (sizes.sessions, sizes.refresh_tokens, sizes.evicted),
+        (1, 1, 3),
+        "{sizes:?}"
+    );
 }

@@ -440,3 +440,44 @@ async fn a_clients_logout_url_ends_a_logout_that_gives_no_uri() {
         answer.body
     );
 }
+
+/// The confirmation a logout page carries is its own session's: another browser's page cannot
+/// answer for this one. A `client_id` that matches the hint's audience is accepted.
+#[tokio::test]
+async fn a_confirmation_answers_for_its_own_session_only() {
+    let h = start().await;
+    let first = h.authorize(&[]).await.cookie("oidc_forge_session").unwrap();
+    let second = h.authorize(&[]).await.cookie("oidc_forge_session").unwrap();
+    let origin = [("origin", h.issuer.url())];
+    let asked = logout(&h, &[("client_id", "forge-web")], Some(&first)).await;
+    let posted = post_logout(&h, &confirmation_of(&asked), &second, &origin).await;
+    assert_eq!(
+        posted.status,
+        StatusCode::OK,
+        "asked again: {}",
+        posted.body
+    );
+    assert!(posted.body.contains("confirmation"));
+    assert!(signed_in(&h, &second).await, "the other session stands");
+
+    let tokens = h
+        .redeem(
+            &h.authorize_with_cookie(&[], Some(&first))
+                .await
+                .location_params()["code"],
+        )
+        .await
+        .json();
+    let answer = logout(
+        &h,
+        &[
+            ("id_token_hint", str_of(&tokens, "id_token")),
+            ("client_id", "forge-web"),
+            ("post_logout_redirect_uri", "http://localhost:8000/"),
+        ],
+        Some(&first),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    assert_eq!(answer.header("location"), "http://localhost:8000/");
+}

@@ -349,13 +349,13 @@ async fn a_forced_revocation_sweeps_only_its_own_client() {
     let h = start_built(
         MockIssuer::builder()
             .config(config)
-            .store_limits(StoreLimits::default().revocations(1)),
+            .store_limits(StoreLimits::default().revocations(2)),
     )
     .await;
     let other_client = ("other-web", "other-secret");
-    let code = h.code(&[("client_id", "other-web")]).await;
-    let bystander = h
-        .token(
+    let other_tokens = || async {
+        let code = h.code(&[("client_id", "other-web")]).await;
+        h.token(
             &[
                 ("grant_type", "authorization_code"),
                 ("code", &code),
@@ -365,7 +365,19 @@ async fn a_forced_revocation_sweeps_only_its_own_client() {
             Some(other_client),
         )
         .await
-        .json();
+        .json()
+    };
+    let bystander = other_tokens().await;
+    // other-web's own revocation, which forge-web's trouble must not undo.
+    let revoked = other_tokens().await;
+    let answer = h
+        .post_form(
+            "/revoke",
+            &[("token", str_of(&revoked, "refresh_token"))],
+            Some(other_client),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
     let filler = h.tokens(&[]).await;
     assert_eq!(
         h.revoke(&field(&filler, "refresh_token")).await.status,
@@ -393,5 +405,18 @@ async fn a_forced_revocation_sweeps_only_its_own_client() {
     assert!(
         active_for_other,
         "other-web's tokens are not forge-web's to lose"
+    );
+    let revoked_for_other = h
+        .post_form(
+            "/introspect",
+            &[("token", str_of(&revoked, "access_token"))],
+            Some(other_client),
+        )
+        .await
+        .json()["active"]
+        == true;
+    assert!(
+        !revoked_for_other,
+        "other-web's revocation stands after forge-web's sweep"
     );
 }

@@ -527,6 +527,24 @@ impl Served {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Ctrl-C: SIGINT, then waits for the process to exit (10 s at most).
+    pub fn interrupt(&mut self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-s", "INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.child.try_wait().expect("waitable").is_none() {
+            assert!(std::time::Instant::now() < deadline, "serve ignored SIGINT");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// The banner line containing `needle`.
     pub fn banner_line(&self, needle: &str) -> &str {
         self.banner

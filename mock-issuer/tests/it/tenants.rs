@@ -230,3 +230,67 @@ async fn a_configuration_without_tenants_serves_one_issuer() {
     assert_eq!(issuer.tenants().count(), 0);
     assert!(issuer.tenant("acme").is_none());
 }
+
+/// Review 13 F2-F4: a tenant takes the server's CORS policy (never more open than the root),
+/// tenants whose slugs differ only by `-` and `_` keep sessions of their own, and a tenant's
+/// default rotation makes a key of its own instead of the embedded next key every issuer has.
+#[tokio::test]
+async fn tenants_share_no_policy_cookie_or_rotated_key_by_accident() {
+    let mut config = two_tenants();
+    config.cors.allowed_origins = vec!["http://localhost:3000".into()];
+    let acme = config.tenants["acme"].clone();
+    config.tenants.insert("a-b".into(), acme.clone());
+    config.tenants.insert("a_b".into(), acme);
+    let mut h = start_with(config).await;
+    let tenant_url = |slug: &str| h.issuer.tenant(slug).unwrap().url().to_owned();
+    let (acme_url, dash_url, underscore_url) =
+        (tenant_url("acme"), tenant_url("a-b"), tenant_url("a_b"));
+
+    let jwks = h
+        .http
+        .get(format!("{acme_url}/.well-known/jwks.json"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(jwks.headers().get("access-control-allow-origin").is_none());
+    let jwks = h
+        .http
+        .get(format!("{acme_url}/.well-known/jwks.json"))
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwks.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    let mut open = two_tenants();
+    open.tenants.get_mut("acme").unwrap().cors.allowed_origins = vec!["http://x.test".into()];
+    let error = open.validate().unwrap_err().to_string();
+    assert!(error.contains("tenants.acme.cors"), "{error}");
+
+    let mut names = Vec::new();
+    for url in [&dash_url, &underscore_url] {
+        h.base = url.clone();
+        let answer = h.authorize(&[("scope", "openid")]).await;
+        let cookie = answer.header("set-cookie").to_owned();
+        names.push(cookie.split('=').next().unwrap().to_owned());
+    }
+    assert_eq!(
+        names,
+        ["oidc_forge_session_a-b", "oidc_forge_session_a_5fb"],
+        "distinct names"
+    );
+
+    let tenant = h.issuer.tenant("acme").unwrap();
+    let report = tenant
+        .rotate_keys(std::time::Duration::from_secs(60))
+        .unwrap();
+    assert_ne!(report.signing_kid, "forge-rs256-next", "{report:?}");
+    let root_report = h
+        .issuer
+        .rotate_keys(std::time::Duration::from_secs(60))
+        .unwrap();
+    assert_eq!(root_report.signing_kid, "forge-rs256-next");
+}

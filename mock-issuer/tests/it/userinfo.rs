@@ -195,3 +195,24 @@ async fn a_token_without_openid_is_403_insufficient_scope() {
             .contains("scope=\"openid\"")
     );
 }
+
+/// RFC 7519 4.1.5 on the issuer's clock: a token whose `nbf` is still to come is refused; one
+/// whose `nbf` is now is good.
+#[tokio::test]
+async fn a_token_not_yet_valid_is_refused_until_its_nbf() {
+    let h = start().await;
+    let token = |nbf: u64| {
+        h.issuer
+            .mint()
+            .access_token()
+            .scopes(["openid", "email"])
+            .claim("nbf", serde_json::json!(nbf))
+            .sign()
+            .unwrap()
+    };
+    assert_eq!(
+        h.userinfo(&token(NOW + 60)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(h.userinfo(&token(NOW)).await.status, StatusCode::OK);
+}
