@@ -136,11 +136,18 @@ const DEFAULT_PORT: u16 = 9000;
 
 async fn serve(args: ServeArgs) -> ExitCode {
     init_logs(args.log_format);
+    // Installed before the banner is printed: a signal sent once the banner is seen must never
+    // meet the default handler, which would end the process without its cleanup.
+    let stop = match stop_signal() {
+        Ok(stop) => stop,
+        Err(err) => {
+            eprintln!("error: cannot listen for Ctrl-C: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     match start(args).await {
         Ok(Running { issuer, authority }) => {
-            if let Err(err) = tokio::signal::ctrl_c().await {
-                eprintln!("error: cannot listen for Ctrl-C: {err}");
-            }
+            stop.await;
             eprintln!("shutting down");
             issuer.shutdown().await;
             drop(authority);
@@ -151,6 +158,31 @@ async fn serve(args: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Resolves at Ctrl-C (SIGINT) or, on Unix, SIGTERM (`docker stop`, a CI runner's timeout); the
+/// handlers are installed when this is called.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    Ok(async move {
+        if let Err(err) = ctrl_c.await {
+            eprintln!("error: cannot listen for Ctrl-C: {err}");
+        }
+    })
 }
 
 fn init_logs(format: LogFormat) {
@@ -260,57 +292,79 @@ impl Drop for AuthorityFile {
 
 /// What a developer needs to point an app at the issuer; secrets are shown because they are
 /// the configured test secrets the developer must paste into the app.
+///
+/// Written once, and not at all when stdout is gone (`serve | head -1`): a banner nobody reads
+/// must not end the server.
 fn print_banner(server: &MockIssuer, authority_file: Option<&Path>) {
-    println!("oidc-forge issuer: {}", server.url());
-    if let IssuerSource::ConfiguredWithBoundPort { configured } = server.issuer_source() {
-        println!(
-            "  (the configuration says {configured}; this is the port bound. Use --issuer-url to serve another identifier)"
-        );
+    use std::io::Write as _;
+    if let Ok(text) = banner(server, authority_file) {
+        let _ = std::io::stdout().write_all(text.as_bytes());
     }
-    println!("  listening on  {}", server.local_addr());
-    if let Some(path) = authority_file {
-        println!(
-            "  TLS CA        {} (trust it: SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE)",
-            path.display()
-        );
-    }
-    print_issuer(server.root());
-    for (slug, tenant) in server.tenants() {
-        println!("tenant {slug}: {}", tenant.url());
-        print_issuer(tenant);
-    }
-    println!("Ctrl-C stops the issuer.");
 }
 
-fn print_issuer(issuer: &Issuer) {
-    let config = issuer.config();
-    println!("  discovery     {}", issuer.discovery_url());
-    println!("  authorize     {}{}", issuer.url(), paths::AUTHORIZE);
-    println!("  token         {}{}", issuer.url(), paths::TOKEN);
-    println!("  login         {:?}", config.login.mode);
-    match issuer.admin_url() {
-        Some(admin) => println!("  admin API     {admin}/"),
-        None => println!("  admin API     disabled"),
+fn banner(server: &MockIssuer, authority_file: Option<&Path>) -> Result<String, std::fmt::Error> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    writeln!(out, "oidc-forge issuer: {}", server.url())?;
+    if let IssuerSource::ConfiguredWithBoundPort { configured } = server.issuer_source() {
+        writeln!(
+            out,
+            "  (the configuration says {configured}; this is the port bound. Use --issuer-url to serve another identifier)"
+        )?;
     }
-    println!("clients:");
+    writeln!(out, "  listening on  {}", server.local_addr())?;
+    if let Some(path) = authority_file {
+        writeln!(
+            out,
+            "  TLS CA        {} (trust it: SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE)",
+            path.display()
+        )?;
+    }
+    write_issuer(&mut out, server.root())?;
+    for (slug, tenant) in server.tenants() {
+        writeln!(out, "tenant {slug}: {}", tenant.url())?;
+        write_issuer(&mut out, tenant)?;
+    }
+    writeln!(out, "Ctrl-C stops the issuer.")?;
+    Ok(out)
+}
+
+fn write_issuer(out: &mut String, issuer: &Issuer) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    let config = issuer.config();
+    writeln!(out, "  discovery     {}", issuer.discovery_url())?;
+    writeln!(out, "  authorize     {}{}", issuer.url(), paths::AUTHORIZE)?;
+    writeln!(out, "  token         {}{}", issuer.url(), paths::TOKEN)?;
+    writeln!(out, "  login         {:?}", config.login.mode)?;
+    match issuer.admin_url() {
+        Some(admin) => writeln!(out, "  admin API     {admin}/")?,
+        None => writeln!(out, "  admin API     disabled")?,
+    }
+    writeln!(out, "clients:")?;
     for client in &config.clients {
         let kind = match &client.secret {
             Some(secret) => format!("confidential, secret {secret}"),
             None => "public".to_owned(),
         };
-        println!("  {} ({kind})", client.id);
-        println!("    redirect URIs: {}", client.redirect_uris.join(", "));
-        println!("    scopes: {}", client.scopes.join(" "));
+        writeln!(out, "  {} ({kind})", client.id)?;
+        writeln!(
+            out,
+            "    redirect URIs: {}",
+            client.redirect_uris.join(", ")
+        )?;
+        writeln!(out, "    scopes: {}", client.scopes.join(" "))?;
     }
-    println!("users:");
+    writeln!(out, "users:")?;
     for user in &config.users {
-        println!(
+        writeln!(
+            out,
             "  {} sub={} permissions=[{}]",
             user.email,
             user.sub,
             user.permissions.join(", ")
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn load_config(path: Option<PathBuf>) -> Result<Config, oidc_forge::ConfigError> {

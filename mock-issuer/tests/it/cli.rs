@@ -227,10 +227,23 @@ fn serve_tls_writes_its_authority_and_serves_https() {
         "{default_file}"
     );
     assert!(Path::new(&default_file).is_file());
-    served.interrupt();
+    served.interrupt("INT");
     assert!(
         !Path::new(&default_file).exists(),
         "{default_file} removed at shutdown"
+    );
+    // SIGTERM (`docker stop`) shuts down as cleanly.
+    let mut served = Served::start(&["--port", "0", "--tls"]);
+    let default_file = served
+        .banner_line("TLS CA")
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_owned();
+    served.interrupt("TERM");
+    assert!(
+        !Path::new(&default_file).exists(),
+        "{default_file} removed at SIGTERM"
     );
 
     // --tls-cert/--tls-key: the caller's files.

@@ -395,6 +395,14 @@ async fn healthz_answers_at_the_root() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap();
+    assert_eq!(
+        &body[..],
+        br#"{"status":"ok"}"#,
+        "readiness probes read the body"
+    );
 }
 
 /// The document follows the configuration and the keys when they change at runtime.

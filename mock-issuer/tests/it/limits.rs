@@ -90,10 +90,39 @@ async fn a_body_over_the_limit_is_413_with_an_oauth_error() {
         "{}",
         answer.body
     );
+    // An announced length is refused before the body is read, and named.
+    let announced = "grant_type=client_credentials&padding=".len() + padding.len();
+    assert!(
+        answer
+            .body
+            .contains(&format!("this one is {announced} bytes")),
+        "{}",
+        answer.body
+    );
     // The same request within the limit works: the limit is the only reason.
     let answer = h
         .token(&[("grant_type", "client_credentials")], Some(WEB))
         .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_body_of_exactly_the_limit_is_read() {
+    let h = start().await;
+    let form = "grant_type=client_credentials&padding=";
+    let body = format!("{form}{}", "x".repeat(MAX_BODY_BYTES - form.len()));
+    assert_eq!(body.len(), MAX_BODY_BYTES);
+    let answer = Answer::read(
+        h.http
+            .post(h.url("/api/token"))
+            .basic_auth(WEB.0, Some(WEB.1))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
@@ -129,6 +158,11 @@ async fn a_uri_over_the_limit_is_414() {
     // what matters is that the size is accepted).
     let fits = "s".repeat(MAX_URI_BYTES - 400);
     let answer = h.authorize(&[("state", &fits)]).await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    // Whatever the constant says, the long authorization URLs real apps build (a 4 KiB state,
+    // well under browsers' 8 KiB) are served.
+    let long_state = "s".repeat(4096);
+    let answer = h.authorize(&[("state", &long_state)]).await;
     assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
 }
 
@@ -241,6 +275,25 @@ async fn an_oversized_bearer_token_is_rejected_with_a_description() {
     assert!(description.contains("bytes"), "{description}");
     let challenge = answer.header("www-authenticate");
     assert!(challenge.contains("invalid_token"), "{challenge}");
+    assert!(
+        description.contains(&format!("is {} bytes", MAX_BEARER_TOKEN_BYTES + 1)),
+        "the token's own length, without the scheme: {description}"
+    );
+
+    // A token of exactly the limit is not refused for its size (it is refused as a token that is
+    // not this issuer's), and neither is one of a few kilobytes.
+    for length in [MAX_BEARER_TOKEN_BYTES, 4096] {
+        let answer = h.userinfo(&"a".repeat(length)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+        let description = answer.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            !description.contains("over the limit"),
+            "{length}: {description}"
+        );
+    }
 }
 
 fn code_grant(expires_at: u64) -> CodeGrant {

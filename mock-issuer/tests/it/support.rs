@@ -481,6 +481,8 @@ pub struct Served {
     child: std::process::Child,
     pub url: String,
     pub banner: Vec<String>,
+    /// Kept, so that the thread reading stdout lives as long as the process.
+    _stdout: std::sync::mpsc::Receiver<String>,
     logs: std::sync::mpsc::Receiver<String>,
 }
 
@@ -504,7 +506,7 @@ impl Served {
         let mut banner = Vec::new();
         while !banner
             .last()
-            .is_some_and(|l: &String| l.starts_with("users:"))
+            .is_some_and(|l: &String| l.starts_with("Ctrl-C stops"))
         {
             match lines.recv_timeout(std::time::Duration::from_secs(30)) {
                 Ok(line) => banner.push(line),
@@ -523,6 +525,7 @@ impl Served {
             child,
             url,
             banner,
+            _stdout: lines,
             logs,
         }
     }
@@ -531,18 +534,27 @@ impl Served {
         self.child.id()
     }
 
-    /// Ctrl-C: SIGINT, then waits for the process to exit (10 s at most).
-    pub fn interrupt(&mut self) {
+    /// Sends `signal` (`INT` for Ctrl-C, `TERM`), then waits for the process to exit (10 s at
+    /// most) and checks that it exited successfully.
+    pub fn interrupt(&mut self, signal: &str) {
         let sent = std::process::Command::new("kill")
-            .args(["-s", "INT", &self.child.id().to_string()])
+            .args(["-s", signal, &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(sent.success());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while self.child.try_wait().expect("waitable").is_none() {
-            assert!(std::time::Instant::now() < deadline, "serve ignored SIGINT");
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("waitable") {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve ignored SIG{signal}"
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        };
+        let logs: Vec<String> = self.logs.try_iter().collect();
+        assert!(status.success(), "SIG{signal}: {status}; stderr {logs:#?}");
     }
 
     /// The banner line containing `needle`.
