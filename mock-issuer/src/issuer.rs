@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, UserConfig};
+use crate::endpoints::Endpoint;
+use crate::forge;
 use crate::forge::claims::{ClaimsError, ClaimsTarget, QueuedClaims};
 use crate::forge::faults::FaultsHandle;
 use crate::forge::mint::Minter;
 use crate::forge::request_log::RecordedRequest;
 use crate::forge::rotation::{KeyInfo, Rotation, RotationError, RotationReport};
 use crate::forge::users::{Upserted, UserError, UserPatch};
-use crate::forge::{self, Endpoint};
-use crate::state::{self, AppState};
+use crate::state::AppState;
 
 /// One issuer served by a [`MockIssuer`](crate::MockIssuer).
 #[derive(Debug, Clone)]
@@ -33,7 +34,7 @@ impl Issuer {
     }
 
     pub fn discovery_url(&self) -> String {
-        self.state.endpoint(state::paths::DISCOVERY)
+        self.state.endpoint(Endpoint::Discovery.path())
     }
 
     /// The configuration now (users may have changed since startup).

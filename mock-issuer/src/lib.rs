@@ -38,14 +38,15 @@
 //! - [`store`]: the bounded map behind every store, and what a full one does (refuse, for
 //!   what guards replay and revocation; evict the oldest, for sessions).
 //! - [`rules`]: the rules as plain functions: authorization requests, PKCE, login decisions,
-//!   client authentication, grants, what tokens contain, and which origins may post to the
-//!   issuer's own pages.
+//!   client authentication, grants, what tokens contain, the metadata document, and which
+//!   origins may post to the issuer's own pages.
 //! - [`endpoints`]: one module per endpoint, each parsing the request, applying the rules and
-//!   building the response.
+//!   building the response; [`Endpoint`] is the one list of them, with their paths, that the
+//!   router, discovery, the request log and the faults read.
 //! - [`params`], [`error`], [`pages`]: request parameters, RFC error responses, HTML pages.
-//! - [`forge`]: minted and mutated tokens, scripted faults, key rotation, runtime users and
-//!   queued claims, the request log; offered by [`MockIssuer`]'s methods, the admin API and
-//!   the CLI alike.
+//! - [`forge`]: minted tokens ([`forge::mint`]) and their defects ([`forge::mutation`], one
+//!   table of names), scripted faults, key rotation, runtime users and queued claims, the
+//!   request log; offered by [`MockIssuer`]'s methods, the admin API and the CLI alike.
 //! - [`endpoints::admin`]: the HTTP admin API under `/_forge/`, thin wrappers over [`forge`].
 //! - [`server`]: the router and [`server::run`], which serves an already-bound listener.
 
@@ -74,7 +75,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::config::{Config, ConfigError};
-pub use crate::forge::Endpoint;
+pub use crate::endpoints::Endpoint;
 use crate::forge::ForgeOptions;
 pub use crate::forge::mint::{Minter, Mutation, TokenBuilder};
 pub use crate::issuer::Issuer;

@@ -13,7 +13,7 @@ use oidc_forge::forge::mint::{
     MintedToken, Minter, Mutation, TokenKind, TokenRequest, parse_value,
 };
 use oidc_forge::rules::issuer::IssuerSource;
-use oidc_forge::{Issuer, MockIssuer, TlsIdentity, rules, state::paths};
+use oidc_forge::{Endpoint, Issuer, MockIssuer, TlsIdentity, rules};
 use serde_json::Value;
 
 #[derive(Debug, Parser)]
@@ -333,8 +333,18 @@ fn write_issuer(out: &mut String, issuer: &Issuer) -> std::fmt::Result {
     use std::fmt::Write as _;
     let config = issuer.config();
     writeln!(out, "  discovery     {}", issuer.discovery_url())?;
-    writeln!(out, "  authorize     {}{}", issuer.url(), paths::AUTHORIZE)?;
-    writeln!(out, "  token         {}{}", issuer.url(), paths::TOKEN)?;
+    writeln!(
+        out,
+        "  authorize     {}{}",
+        issuer.url(),
+        Endpoint::Authorize.path()
+    )?;
+    writeln!(
+        out,
+        "  token         {}{}",
+        issuer.url(),
+        Endpoint::Token.path()
+    )?;
     writeln!(out, "  login         {:?}", config.login.mode)?;
     match issuer.admin_url() {
         Some(admin) => writeln!(out, "  admin API     {admin}/")?,
@@ -463,10 +473,7 @@ fn parse_claim(text: &str) -> Result<(String, Value), String> {
 }
 
 fn mutations_help() -> String {
-    let names: Vec<String> = Mutation::examples()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let names: Vec<String> = Mutation::NAMES.iter().map(ToString::to_string).collect();
     format!(
         "Mutations (one defect each; see the README): {}.\n\nExample: oidc-forge token --scope read --permission castles:read --expired",
         names.join(", ")

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use crate::config::UserConfig;
-use crate::state::paths;
+use crate::endpoints::Endpoint;
 
 /// The pages' Content-Security-Policy: nothing but their own inline style, never framed.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
@@ -88,7 +88,7 @@ pub fn login_page(
 <button type=\"submit\" name=\"deny\" value=\"1\" class=\"deny\">Deny</button>\n</form>",
         client = text(client_name),
         scopes = text(&scopes.join(" ")),
-        action = attr(&format!("{issuer}{}", paths::LOGIN_DECISION)),
+        action = attr(&format!("{issuer}{}", Endpoint::LoginDecision.path())),
         interaction = attr(interaction),
         form_token = attr(form_token),
     );
@@ -118,7 +118,7 @@ pub fn logout_confirmation_page(
 <form method=\"post\" action=\"{action}\">\n{hidden}<input type=\"hidden\" name=\"confirmation\" value=\"{confirmation}\">\n\
 <button type=\"submit\" name=\"logout\" value=\"1\" id=\"confirm-logout\">Sign out</button>\n</form>",
         user = text(user),
-        action = attr(&format!("{issuer}{}", paths::LOGOUT)),
+        action = attr(&format!("{issuer}{}", Endpoint::Logout.path())),
         confirmation = attr(confirmation),
     );
     if !auto_submit {

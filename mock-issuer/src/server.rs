@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -30,11 +30,15 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::endpoints::{
-    admin, authorize, discovery, introspect, jwks, login_decision, logout, revoke, token, userinfo,
+    AUTHORIZATION_SERVER_METADATA, Endpoint, admin, authorize, discovery, introspect, jwks,
+    login_decision, logout, revoke, token, userinfo,
 };
 use crate::error::{BearerError, OAuthError};
 use crate::forge;
-use crate::state::{AppState, paths};
+use crate::state::AppState;
+
+/// At the host's root: `GET` answers while the server runs (compose files, readiness probes).
+pub const HEALTH_PATH: &str = "/healthz";
 
 /// Largest request body accepted; token and form requests are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -109,7 +113,7 @@ pub fn router(state: AppState) -> Router {
 /// first one's limits and timeouts apply to every request.
 pub fn router_for(issuers: &[AppState]) -> Router {
     let Some(first) = issuers.first() else {
-        return Router::new().route(paths::HEALTH, get(health));
+        return Router::new().route(HEALTH_PATH, get(health));
     };
     let mut routes = Router::new();
     for state in issuers {
@@ -117,7 +121,7 @@ pub fn router_for(issuers: &[AppState]) -> Router {
     }
     routes
         // For readiness probes, at the host's root whatever the issuers' paths.
-        .route(paths::HEALTH, get(health))
+        .route(HEALTH_PATH, get(health))
         .layer(axum::middleware::from_fn_with_state(first.clone(), limits))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Log the method and path only: queries carry codes, states and sometimes tokens.
@@ -141,31 +145,18 @@ fn issuer_routes(state: &AppState) -> Router {
             .layer(axum::middleware::from_fn(withhold_from_pages)),
         None => routes,
     };
-    let api = Router::new()
-        .route(paths::DISCOVERY, get(discovery::handle))
-        .route(paths::AUTHORIZATION_SERVER_METADATA, get(discovery::handle))
-        .route(paths::JWKS, get(jwks::handle))
-        .route(paths::TOKEN, post(token::handle))
-        .route(
-            paths::USERINFO,
-            get(userinfo::handle).post(userinfo::handle),
-        )
-        .route(paths::INTROSPECT, post(introspect::handle))
-        .route(paths::REVOKE, post(revoke::handle))
-        .layer(forge_layer.clone());
-    let pages = Router::new()
-        .route(
-            paths::AUTHORIZE,
-            get(authorize::handle_get).post(authorize::handle_post),
-        )
-        .route(paths::LOGIN_DECISION, post(login_decision::handle))
-        .route(paths::LOGOUT, get(logout::handle).post(logout::handle))
-        // FusionAuth's logout path, which its quickstart builds by hand.
-        .route(
-            paths::FUSIONAUTH_LOGOUT,
-            get(logout::handle).post(logout::handle),
-        )
-        .layer(forge_layer.clone());
+    let (mut api, mut pages) = (Router::new(), Router::new());
+    for endpoint in Endpoint::ALL {
+        for path in endpoint.paths() {
+            if endpoint.is_browser_facing() {
+                pages = pages.route(path, handler(endpoint));
+            } else {
+                api = api.route(path, handler(endpoint));
+            }
+        }
+    }
+    let api = api.layer(forge_layer.clone());
+    let pages = pages.layer(forge_layer.clone());
     let routes = with_cors(api).merge(pages);
     let routes = if state.forge.options.admin {
         admin::mount(routes, state)
@@ -180,14 +171,29 @@ fn issuer_routes(state: &AppState) -> Router {
         with_cors(
             Router::new()
                 .route(
-                    &format!("{}{prefix}", paths::AUTHORIZATION_SERVER_METADATA),
-                    get(discovery::handle),
+                    &format!("{AUTHORIZATION_SERVER_METADATA}{prefix}"),
+                    handler(Endpoint::Discovery),
                 )
                 .layer(forge_layer),
         )
         .nest(&prefix, routes)
     };
     routes.with_state(state.clone())
+}
+
+/// What answers at an endpoint's paths, by method.
+fn handler(endpoint: Endpoint) -> MethodRouter<AppState> {
+    match endpoint {
+        Endpoint::Discovery => get(discovery::handle),
+        Endpoint::Jwks => get(jwks::handle),
+        Endpoint::Authorize => get(authorize::handle_get).post(authorize::handle_post),
+        Endpoint::LoginDecision => post(login_decision::handle),
+        Endpoint::Token => post(token::handle),
+        Endpoint::Userinfo => get(userinfo::handle).post(userinfo::handle),
+        Endpoint::Logout => get(logout::handle).post(logout::handle),
+        Endpoint::Introspect => post(introspect::handle),
+        Endpoint::Revoke => post(revoke::handle),
+    }
 }
 
 /// Strips the CORS headers from a response marked [`token::NotForPages`], so that no page

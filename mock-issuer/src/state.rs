@@ -24,24 +24,6 @@ use crate::store::refresh::RefreshStore;
 pub use crate::store::refresh::{Presented, RefreshFamily, RotationRace};
 pub use crate::store::{BoundedMap, Expiring, KeyDigest, Overflow, StoreFull};
 
-/// Paths of the endpoints, relative to the issuer URL (Fief's layout).
-pub mod paths {
-    pub const DISCOVERY: &str = "/.well-known/openid-configuration";
-    pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server";
-    pub const JWKS: &str = "/.well-known/jwks.json";
-    pub const AUTHORIZE: &str = "/authorize";
-    pub const LOGIN_DECISION: &str = "/authorize/decision";
-    pub const TOKEN: &str = "/api/token";
-    pub const USERINFO: &str = "/api/userinfo";
-    pub const LOGOUT: &str = "/logout";
-    pub const INTROSPECT: &str = "/introspect";
-    pub const REVOKE: &str = "/revoke";
-    /// FusionAuth's logout path: its quickstart builds the logout URL by hand.
-    pub const FUSIONAUTH_LOGOUT: &str = "/oauth2/logout";
-    /// At the host's root: `GET` answers while the server runs.
-    pub const HEALTH: &str = "/healthz";
-}
-
 /// Name of the issuer's own browser-session cookie.
 pub const SESSION_COOKIE: &str = "oidc_forge_session";
 
@@ -392,7 +374,7 @@ impl IssuerState {
             Err(_) => (issuer.clone(), String::new()),
         };
         let session_cookie = session_cookie_name(&path_prefix);
-        let discovery_json = crate::endpoints::discovery::document(&config, &issuer, &keys)
+        let discovery_json = crate::rules::metadata::document(&config, &issuer, &keys)
             .to_string()
             .into();
         // The key that authenticates refresh tokens: from the issuer's RNG, so a seed makes
@@ -516,8 +498,7 @@ impl IssuerState {
     }
 
     fn reserialise_discovery(&self) {
-        let document =
-            crate::endpoints::discovery::document(&self.config(), &self.issuer, &self.keys());
+        let document = crate::rules::metadata::document(&self.config(), &self.issuer, &self.keys());
         *write(&self.discovery_json) = document.to_string().into();
     }
 

@@ -160,7 +160,7 @@ pub async fn b01_valid_token(target: Arc<ApiTarget>) -> Outcome {
     if matches!(target.clock, crate::target::TargetClock::Fixed(_)) {
         let calls = target
             .issuer
-            .requests_to(oidc_forge::forge::Endpoint::Userinfo)
+            .requests_to(oidc_forge::Endpoint::Userinfo)
             .len();
         ensure_eq!(calls, 0, "UserInfo calls for token-only routes");
         passed.push("no UserInfo call".into());

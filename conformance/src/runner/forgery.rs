@@ -20,7 +20,7 @@ use crate::mint::{Signer, b64, with, without};
 use crate::scenario::{Failure, Outcome, Pass, setup};
 use crate::target::{ApiTarget, Route, TargetClock};
 use crate::{ensure, ensure_eq};
-use oidc_forge::forge::Endpoint;
+use oidc_forge::Endpoint;
 use oidc_forge::forge::mint::{Mutation, NoneSpelling, PublicKeyForm, TokenBuilder};
 
 /// The protected route every access-token forgery is presented on, after its valid twin.

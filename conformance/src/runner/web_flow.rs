@@ -1,8 +1,8 @@
 //! Group C: the client's web example app served in-process next to the issuer, driven by a
 //! cookie-keeping [`Browser`] that follows every redirect by hand.
 
+use oidc_forge::Endpoint;
 use oidc_forge::config::AuthMethod;
-use oidc_forge::forge::Endpoint;
 use oidc_forge::forge::claims::ClaimsTarget;
 use serde_json::{Value, json};
 

@@ -8,12 +8,13 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::config::Config;
+use crate::endpoints::Endpoint;
 use crate::pages;
 use crate::params::Params;
 use crate::rules::authorization::{self, AuthorizationError, AuthorizationRequest};
 use crate::rules::login::{self, LoginDecision};
 use crate::state::{
-    AppState, CodeGrant, IssuerState, LOGIN_BINDING_COOKIE, LOGIN_PAGE_LIFETIME, Login, paths,
+    AppState, CodeGrant, IssuerState, LOGIN_BINDING_COOKIE, LOGIN_PAGE_LIFETIME, Login,
 };
 
 pub async fn handle_get(
@@ -114,7 +115,11 @@ fn show_login_page(
         hint,
     );
     let binding = Cookie::build((LOGIN_BINDING_COOKIE, browser))
-        .path(format!("{}{}", state.path_prefix, paths::AUTHORIZE))
+        .path(format!(
+            "{}{}",
+            state.path_prefix,
+            Endpoint::Authorize.path()
+        ))
         .http_only(true)
         // Lax, not Strict: the page is reached by a cross-site navigation from the app, and a
         // Strict cookie would not come with it, so a second tab would get a new binding and

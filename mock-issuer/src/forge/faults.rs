@@ -20,9 +20,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::endpoints::Endpoint;
 use crate::endpoints::authorize::redirect_to_client;
 use crate::error::{no_store_json, sanitize_description};
-use crate::forge::Endpoint;
 use crate::pages;
 use crate::params::Params;
 use crate::rules::authorization::{self, AuthorizationError};

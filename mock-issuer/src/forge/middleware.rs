@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::forge::Endpoint;
+use crate::endpoints::Endpoint;
 use crate::forge::faults::{self, FaultAction};
 use crate::forge::request_log::{self, LoggedParams, RecordedRequest, describe_authorization};
 use crate::params::Params;

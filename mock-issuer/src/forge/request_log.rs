@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde::ser::SerializeMap as _;
 
-use crate::forge::Endpoint;
+use crate::endpoints::Endpoint;
 use crate::params::Params;
 use crate::state::lock;
 

@@ -8,6 +8,7 @@ pub mod client_auth;
 pub mod grants;
 pub mod issuer;
 pub mod login;
+pub mod metadata;
 pub mod origin;
 pub mod pkce;
 pub mod redirect;

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::endpoints::admin::{AdminError, AdminJson, ok, optional_json};
-use crate::forge::Endpoint;
+use crate::endpoints::{Endpoint, UnknownEndpoint};
 use crate::forge::faults::{FaultId, FaultRequest, FaultsHandle};
 use crate::params::Params;
 use crate::state::AppState;
@@ -37,7 +37,10 @@ pub(crate) fn endpoint_filter(query: Option<&str>) -> Result<Option<Endpoint>, A
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     params
         .get("endpoint")
-        .map(|name| name.parse().map_err(AdminError::BadQuery))
+        .map(|name| {
+            name.parse()
+                .map_err(|unknown: UnknownEndpoint| AdminError::BadQuery(unknown.to_string()))
+        })
         .transpose()
 }
 
