@@ -102,9 +102,17 @@ mod sign {
         let config = state.config();
         let client = config.client("forge-web").expect("client");
         let scopes = vec!["read".to_owned()];
+        let key = state.signing_key_for(client).expect("key");
+        let queued = Default::default();
         bencher.bench_local(|| {
             let grant = client_credentials(client, &scopes);
-            tokens::issue(&state, &config, grant, 1_900_000_000).expect("issue")
+            let issuer = tokens::Issuer {
+                url: &state.issuer,
+                config: &config,
+                key: &key,
+                now: 1_900_000_000,
+            };
+            tokens::issue(issuer, grant, state.rng.id(), &queued).expect("issue")
         });
     }
 
@@ -118,7 +126,7 @@ mod sign {
         bencher.bench_local(|| {
             let grant = client_credentials(client, &scopes);
             let claims = tokens::access_token_claims(
-                &state,
+                &state.issuer,
                 &config,
                 &grant,
                 "jti".to_owned(),

@@ -39,9 +39,10 @@
 //!   [`LogoutRequest`], [`Requirements`]).
 //! - [`discovery`]: provider metadata and the issuer-equality rule.
 //! - `jwks` (private): the key cache with single-flight refetch and cooldown.
-//! - [`validate`]: the rules as plain functions: token structure and header,
-//!   algorithm allowlist, time, issuer, audience/`azp`, `typ`, hashes, nonce,
-//!   scopes and permissions.
+//! - [`validate`]: the rules as plain functions, a module per concern: the JWS
+//!   (structure, strict JSON, algorithm allowlist), keys and signatures, the
+//!   claims both kinds share (time, issuer, audiences, scopes), access tokens
+//!   (RFC 9068) and ID tokens (hashes, nonce, `azp`, `auth_time`).
 //! - [`pkce`]: PKCE verifiers and S256 challenges, state and nonce values.
 //! - [`tokens`]: token response, access-token info, ID-token claims, UserInfo.
 //! - [`cache`]: the async [`cache::UserInfoCache`] trait and its in-memory TTL default.

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         sid: None,
     };
     // A full store refuses (fail closed); the target then fuzzes that answer instead.
-    let _ = STATE.store_code(
+    let _ = STATE.codes().insert(
         "fuzz-code",
         CodeGrant {
             client_id: "forge-web".into(),
@@ -51,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
             expires_at: now + 60,
             redeemed: None,
         },
+        now,
     );
     let refresh_token = STATE.start_refresh_family(
         RefreshFamily {
@@ -62,6 +63,7 @@ fuzz_target!(|data: &[u8]| {
             issued_at: now,
             expires_at: now + 3600,
         },
+        now,
         now + 3600,
     );
 

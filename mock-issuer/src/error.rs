@@ -110,6 +110,14 @@ impl IntoResponse for OAuthError {
 }
 
 /// JSON body headers for token-endpoint style responses (RFC 6749 5.1: no caching).
+/// A request over one of the server's limits: `invalid_request` with the limit's status (413,
+/// 414, 408), so that OAuth clients read it as they read any token-endpoint error.
+pub fn limit_error(status: StatusCode, description: String) -> Response {
+    OAuthError::invalid_request(description)
+        .with_status(status)
+        .into_response()
+}
+
 pub fn no_store_json(body: impl Into<axum::body::Body>) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")

@@ -15,7 +15,7 @@ use crate::forge::mint::Minter;
 use crate::forge::request_log::RecordedRequest;
 use crate::forge::rotation::{KeyInfo, Rotation, RotationError, RotationReport};
 use crate::forge::users::{Upserted, UserError, UserPatch};
-use crate::state::AppState;
+use crate::state::{AppState, CodeStatus};
 
 /// One issuer served by a [`MockIssuer`](crate::MockIssuer).
 #[derive(Debug, Clone)]
@@ -126,6 +126,12 @@ impl Issuer {
     }
 
     /// What clients sent to one endpoint.
+    /// Whether the issuer holds `code`, and whether it was redeemed: proof that an app never
+    /// called the token endpoint with a code.
+    pub fn code_status(&self, code: &str) -> CodeStatus {
+        self.state.codes().status(code)
+    }
+
     pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
         self.state.forge.requests.entries_for(endpoint)
     }

@@ -81,8 +81,8 @@ pub use crate::forge::mint::{Minter, Mutation, TokenBuilder};
 pub use crate::issuer::Issuer;
 use crate::random::TokenRng;
 use crate::rules::issuer::IssuerSource;
-pub use crate::state::StoreLimits;
 use crate::state::{AppState, IssuerState, StateError};
+pub use crate::state::{CodeStatus, StoreLimits};
 pub use crate::tls::{TlsError, TlsIdentity};
 
 /// Why an issuer could not start.

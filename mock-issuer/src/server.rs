@@ -33,7 +33,7 @@ use crate::endpoints::{
     AUTHORIZATION_SERVER_METADATA, Endpoint, admin, authorize, discovery, introspect, jwks,
     login_decision, logout, revoke, token, userinfo,
 };
-use crate::error::{BearerError, OAuthError};
+use crate::error::{BearerError, limit_error};
 use crate::forge;
 use crate::state::AppState;
 
@@ -365,13 +365,6 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
         }
     }
     Ok(first.unwrap_or_else(|| Bytes::from(rest)))
-}
-
-/// RFC 6749 5.2's shape (`invalid_request`), with the status the limit calls for.
-pub fn limit_error(status: StatusCode, description: String) -> Response {
-    OAuthError::invalid_request(description)
-        .with_status(status)
-        .into_response()
 }
 
 fn body_too_large(length: Option<u64>) -> Response {

@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use axum::body::Bytes;
 
 use crate::clock::Clock;
-use crate::config::{Config, SigningAlg};
+use crate::config::{ClientConfig, Config, SigningAlg};
 use crate::forge::{ForgeOptions, ForgeState};
 use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::random::TokenRng;
 use crate::rules::authorization::AuthorizationRequest;
-use crate::rules::pkce::PkceChallenge;
+pub use crate::store::codes::{Claim, CodeGrant, CodeStatus, CodeStore};
 use crate::store::key_digest;
 use crate::store::refresh::RefreshStore;
 pub use crate::store::refresh::{Presented, RefreshFamily, RotationRace};
@@ -77,7 +77,7 @@ pub struct IssuerState {
     /// re-serialisation it causes are never interleaved with another change.
     writer: Mutex<()>,
     /// Authorization codes, until they expire, redeemed ones included (replay detection).
-    pub codes: Mutex<BoundedMap<CodeGrant>>,
+    codes: CodeStore,
     /// One entry per grant with a refresh token ([`crate::store::refresh`]).
     refresh_tokens: Mutex<RefreshStore>,
     revocations: Mutex<Revocations>,
@@ -105,24 +105,6 @@ pub struct Login {
     /// The public id of the browser session this login started (`sid` in ID tokens, OpenID
     /// Front-Channel Logout 1.0 section 3); `None` for a login that started no session.
     pub sid: Option<String>,
-}
-
-/// An authorization code and what it was issued for (RFC 6749 4.1.2).
-#[derive(Debug, Clone)]
-pub struct CodeGrant {
-    pub client_id: String,
-    /// The `redirect_uri` of the authorization request, if it carried one (RFC 6749 4.1.3).
-    pub redirect_uri: Option<String>,
-    /// Where the code was sent: the request's `redirect_uri`, or the one registered URI.
-    pub delivered_to: String,
-    pub scopes: Vec<String>,
-    pub nonce: Option<String>,
-    pub pkce: Option<PkceChallenge>,
-    pub login: Login,
-    pub expires_at: u64,
-    /// The grant its first redemption created, set before any token is signed: every token of
-    /// the grant carries this id, so a replay revokes them all (RFC 6749 4.1.2).
-    pub redeemed: Option<String>,
 }
 
 /// What is revoked before its time: access tokens by `jti`, grants by id (every token they
@@ -275,12 +257,6 @@ impl StoreLimits {
     }
 }
 
-impl Expiring for CodeGrant {
-    fn expires_at(&self) -> u64 {
-        self.expires_at
-    }
-}
-
 impl Expiring for Session {
     fn expires_at(&self) -> u64 {
         self.login
@@ -391,11 +367,7 @@ impl IssuerState {
             keys: RwLock::new(Arc::new(keys)),
             discovery_json: RwLock::new(discovery_json),
             writer: Mutex::default(),
-            codes: Mutex::new(BoundedMap::new(
-                "authorization code",
-                limits.codes,
-                Overflow::Refuse,
-            )),
+            codes: CodeStore::new(limits.codes),
             refresh_tokens: Mutex::new(RefreshStore::new(
                 limits.refresh_tokens,
                 refresh_key.as_bytes(),
@@ -466,9 +438,8 @@ impl IssuerState {
     }
 
     /// The key that signs tokens for `client_id` under `config`.
-    pub fn signing_key_for(&self, config: &Config, client_id: &str) -> Option<Arc<SigningKey>> {
-        let keys = self.keys();
-        keys.signing_key_for(config.client(client_id)).cloned()
+    pub fn signing_key_for(&self, client: &ClientConfig) -> Option<Arc<SigningKey>> {
+        self.keys().signing_key_for(Some(client)).cloned()
     }
 
     /// Replaces the configuration with what `change` makes of the current one, if it validates;
@@ -507,18 +478,20 @@ impl IssuerState {
         format!("{}{path}", self.issuer)
     }
 
-    /// Stores an issued code; refused when the store is full of live codes (then no code is
-    /// issued: a redeemed code's marker is never dropped before it expires).
-    pub fn store_code(&self, code: &str, grant: CodeGrant) -> Result<(), StoreFull> {
-        let now = self.now();
-        lock(&self.codes).insert(code, grant, now).map(drop)
+    /// The authorization codes.
+    pub fn codes(&self) -> &CodeStore {
+        &self.codes
     }
 
     /// Starts the refresh family of a grant and returns its first refresh token. A family the
     /// full store forgot to make room has its grant revoked until `forgotten_until` (past the
     /// `exp` of its access tokens): its spent tokens could no longer be told from unknown ones.
-    pub fn start_refresh_family(&self, grant: RefreshFamily, forgotten_until: u64) -> String {
-        let now = self.now();
+    pub fn start_refresh_family(
+        &self,
+        grant: RefreshFamily,
+        now: u64,
+        forgotten_until: u64,
+    ) -> String {
         let (token, forgotten) = lock(&self.refresh_tokens).start(grant, now);
         for family in forgotten {
             self.revoke_grant_or_everything(&family.grant_id, &family.client_id, forgotten_until);
@@ -527,8 +500,7 @@ impl IssuerState {
     }
 
     /// What a presented refresh token is: its family's current one, a spent one, or unknown.
-    pub fn presented_refresh_token(&self, token: &str) -> Presented {
-        let now = self.now();
+    pub fn presented_refresh_token(&self, token: &str, now: u64) -> Presented {
         lock(&self.refresh_tokens).presented(token, now)
     }
 
@@ -705,13 +677,13 @@ impl IssuerState {
 
     /// How many entries each store holds now.
     pub fn store_sizes(&self) -> StoreSizes {
-        let codes = lock(&self.codes);
+        let (codes, codes_refused) = self.codes.counts();
         let refresh = lock(&self.refresh_tokens);
         let revocations = lock(&self.revocations);
         let sessions = lock(&self.sessions);
         let interactions = lock(&self.interactions);
         StoreSizes {
-            codes: codes.len(),
+            codes,
             refresh_tokens: refresh.len(),
             revoked_access_tokens: revocations.tokens.len(),
             revoked_grants: revocations.grants.len(),
@@ -720,7 +692,7 @@ impl IssuerState {
             request_log: self.forge.requests.len(),
             queued_claims: self.forge.queued_claims.len(),
             evicted: refresh.evicted() + sessions.evicted() + interactions.evicted(),
-            refused: codes.refused() + revocations.tokens.refused() + revocations.grants.refused(),
+            refused: codes_refused + revocations.tokens.refused() + revocations.grants.refused(),
             revoked_until: revocations.issued_until.values().copied().max(),
         }
     }

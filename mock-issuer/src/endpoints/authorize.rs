@@ -37,11 +37,14 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
         Ok(request) => request,
         Err(error) => return authorization_error(state, error),
     };
+    let now = state.now();
     let session = jar
         .get(&state.session_cookie)
         .and_then(|cookie| state.session(cookie.value()));
-    match login::decide(&config, &request, session.as_ref(), state.now()) {
-        LoginDecision::Reuse(login) => respond_with_code(state, &config, &request, login, None),
+    match login::decide(&config, &request, session.as_ref(), now) {
+        LoginDecision::Reuse(login) => {
+            respond_with_code(state, &config, &request, login, None, now)
+        }
         LoginDecision::SignIn(user) => {
             // Auto mode signs in its configured user with a session. Another user, chosen by a
             // `login_hint`, is signed in for this request only: a request that any page can
@@ -52,16 +55,16 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
                 .is_some_and(|auto| auto.sub == user.sub);
             let acr = login::acr_for(&request);
             if configured {
-                let (login, cookie) = sign_in(state, user.sub.to_string(), acr);
-                respond_with_code(state, &config, &request, login, Some(cookie))
+                let (login, cookie) = sign_in(state, user.sub.to_string(), acr, now);
+                respond_with_code(state, &config, &request, login, Some(cookie), now)
             } else {
                 let login = Login {
                     sub: user.sub.to_string(),
-                    auth_time: state.now(),
+                    auth_time: now,
                     acr,
                     sid: None,
                 };
-                respond_with_code(state, &config, &request, login, None)
+                respond_with_code(state, &config, &request, login, None, now)
             }
         }
         LoginDecision::ShowLoginPage => show_login_page(state, &config, &jar, request),
@@ -141,10 +144,11 @@ pub(crate) fn sign_in(
     state: &IssuerState,
     sub: String,
     acr: &'static str,
+    now: u64,
 ) -> (Login, Cookie<'static>) {
     let login = Login {
         sub,
-        auth_time: state.now(),
+        auth_time: now,
         acr,
         sid: Some(state.rng.id()),
     };
@@ -165,9 +169,10 @@ pub(crate) fn respond_with_code(
     request: &AuthorizationRequest,
     login: Login,
     cookie: Option<Cookie<'static>>,
+    now: u64,
 ) -> Response {
     let code = state.rng.secret();
-    let stored = state.store_code(
+    let stored = state.codes().insert(
         &code,
         CodeGrant {
             client_id: request.client_id.clone(),
@@ -179,9 +184,10 @@ pub(crate) fn respond_with_code(
             nonce: request.nonce.clone(),
             pkce: request.pkce.clone(),
             login,
-            expires_at: state.now() + config.lifetimes.authorization_code,
+            expires_at: now + config.lifetimes.authorization_code,
             redeemed: None,
         },
+        now,
     );
     if let Err(full) = stored {
         // RFC 6749 4.1.2.1: the server cannot issue a code now; the client may retry.

@@ -6,27 +6,39 @@
 //! every client's to read).
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::config::ClientConfig;
-use crate::endpoints::form_params;
+use crate::endpoints::{ParsedForm, form_params};
 use crate::error::{OAuthError, no_store_json};
-use crate::rules::{client_auth, tokens};
+use crate::params::Params;
+use crate::rules::{client_auth, own_tokens};
 use crate::state::{AppState, IssuerState, Presented};
 
-pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match introspect(&state, &headers, &body) {
+pub async fn handle(
+    State(state): State<AppState>,
+    parsed: Option<Extension<ParsedForm>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let parsed = parsed.map(|Extension(form)| form);
+    match form_params(&headers, parsed, &body)
+        .and_then(|params| introspect(&state, &headers, &params))
+    {
         Ok(answer) => no_store_json(answer.to_string()),
         Err(error) => error.into_response(),
     }
 }
 
-fn introspect(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
-    let params = form_params(headers, body)?;
-    let presented = client_auth::presented(headers, &params)?;
+fn introspect(
+    state: &IssuerState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Value, OAuthError> {
+    let presented = client_auth::presented(headers, params)?;
     let config = state.config();
     let client = client_auth::authenticate(&config, &presented)?;
     // RFC 7662 2.1: the endpoint is protected; a public client cannot authenticate.
@@ -49,7 +61,7 @@ fn introspect(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<V
 }
 
 fn access_token_info(state: &IssuerState, caller: &ClientConfig, token: &str) -> Option<Value> {
-    let claims = tokens::verify_access_token(state, token)
+    let claims = own_tokens::verify_access_token(state, token, state.now())
         .ok()
         .filter(|claims| {
             caller.introspect_any_token
@@ -74,7 +86,7 @@ fn access_token_info(state: &IssuerState, caller: &ClientConfig, token: &str) ->
 
 fn refresh_token_info(state: &IssuerState, caller: &ClientConfig, token: &str) -> Option<Value> {
     // A spent refresh token is not active (RFC 7662 2.2); expired ones read as unknown.
-    let Presented::Current { grant, .. } = state.presented_refresh_token(token) else {
+    let Presented::Current { grant, .. } = state.presented_refresh_token(token, state.now()) else {
         return None;
     };
     if !(caller.introspect_any_token || grant.client_id == caller.id) {

@@ -61,6 +61,7 @@ pub async fn handle(
     let Some(user) = params.get("user").and_then(|sub| config.find_user(sub)) else {
         return pages::error_page("invalid_request", "no such user to sign in as").into_response();
     };
-    let (login, cookie) = sign_in(&state, user.sub.to_string(), login::acr_for(&request));
-    respond_with_code(&state, &config, &request, login, Some(cookie))
+    let now = state.now();
+    let (login, cookie) = sign_in(&state, user.sub.to_string(), login::acr_for(&request), now);
+    respond_with_code(&state, &config, &request, login, Some(cookie), now)
 }

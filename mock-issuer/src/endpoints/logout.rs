@@ -25,7 +25,7 @@ use crate::config::{Config, LoginMode};
 use crate::endpoints::authorize::redirect_to_client;
 use crate::pages;
 use crate::params::Params;
-use crate::rules::{origin, tokens};
+use crate::rules::{origin, own_tokens};
 use crate::state::{AppState, IssuerState};
 
 pub async fn handle(
@@ -134,8 +134,9 @@ impl LogoutRequest {
         params.check().map_err(|why| why.to_string())?;
         let hint = params
             .get("id_token_hint")
-            .map(|hint| tokens::verify_id_token_hint(state, hint))
-            .transpose()?;
+            .map(|hint| own_tokens::verify_id_token_hint(state, hint, state.now()))
+            .transpose()
+            .map_err(|why| why.to_string())?;
         let client_id = match (params.get("client_id"), &hint) {
             (Some(given), Some(hint)) if given != hint.client_id => {
                 return Err("client_id does not match the audience of id_token_hint".into());

@@ -19,23 +19,39 @@ use serde::{Deserialize, Serialize};
 use crate::error::OAuthError;
 use crate::params::Params;
 
-/// Parses an `application/x-www-form-urlencoded` body (RFC 6749 4.1.3, 3.2: parameters at most
-/// once).
-pub(crate) fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
-    let is_form = headers
+/// A form body the forge layer parsed (for the request log or a fault), left in the request's
+/// extensions so that the endpoint does not parse it again.
+#[derive(Debug, Clone)]
+pub struct ParsedForm(pub Params);
+
+/// Whether the body is declared `application/x-www-form-urlencoded`.
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| {
             mime.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded (RFC 6749 4.1.3)",
-        ));
-    }
-    let params = Params::parse(body);
+        })
+}
+
+/// The parameters of an `application/x-www-form-urlencoded` body (RFC 6749 4.1.3, 3.2:
+/// parameters at most once): the forge layer's parse when it made one, else this one.
+pub(crate) fn form_params(
+    headers: &HeaderMap,
+    parsed: Option<ParsedForm>,
+    body: &[u8],
+) -> Result<Params, OAuthError> {
+    let params = match parsed {
+        Some(ParsedForm(params)) => params,
+        None if is_form(headers) => Params::parse(body),
+        None => {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded (RFC 6749 4.1.3)",
+            ));
+        }
+    };
     params
         .check()
         .map_err(|why| OAuthError::invalid_request(why.to_string()))?;

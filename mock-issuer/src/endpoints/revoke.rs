@@ -6,25 +6,32 @@
 //! 2.2.1: the client must assume the token still exists).
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::endpoints::form_params;
+use crate::endpoints::{ParsedForm, form_params};
 use crate::error::{OAuthError, no_store_json};
-use crate::rules::{client_auth, tokens};
+use crate::params::Params;
+use crate::rules::{client_auth, own_tokens};
 use crate::state::{AppState, IssuerState, Presented, StoreFull};
 
-pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match revoke(&state, &headers, &body) {
+pub async fn handle(
+    State(state): State<AppState>,
+    parsed: Option<Extension<ParsedForm>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let parsed = parsed.map(|Extension(form)| form);
+    match form_params(&headers, parsed, &body).and_then(|params| revoke(&state, &headers, &params))
+    {
         Ok(()) => (StatusCode::OK, no_store_json("")).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-fn revoke(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
-    let params = form_params(headers, body)?;
-    let presented = client_auth::presented(headers, &params)?;
+fn revoke(state: &IssuerState, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+    let presented = client_auth::presented(headers, params)?;
     let config = state.config();
     let client = client_auth::authenticate(&config, &presented)?;
     let token = params
@@ -38,7 +45,7 @@ fn revoke(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<(), O
     let unavailable = |full: StoreFull| OAuthError::temporarily_unavailable(full.to_string());
     let now = state.now();
     // A spent (rotated) refresh token is invalid already: RFC 7009 2.2, not an error.
-    if let Presented::Current { family, grant } = state.presented_refresh_token(token) {
+    if let Presented::Current { family, grant } = state.presented_refresh_token(token, now) {
         if grant.client_id != client.id {
             return Err(not_yours());
         }
@@ -48,7 +55,7 @@ fn revoke(state: &IssuerState, headers: &HeaderMap, body: &[u8]) -> Result<(), O
             .revoke_grant(&family, &client.id, until)
             .map_err(unavailable);
     }
-    if let Ok(claims) = tokens::verify_access_token(state, token) {
+    if let Ok(claims) = own_tokens::verify_access_token(state, token, now) {
         if claims.client_id != client.id {
             return Err(not_yours());
         }

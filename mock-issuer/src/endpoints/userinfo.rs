@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::error::{BearerError, no_store_json};
 use crate::params::Params;
 use crate::rules::claims::released_user_claims;
-use crate::rules::{scope, tokens};
+use crate::rules::{own_tokens, scope};
 use crate::state::AppState;
 
 pub async fn handle(
@@ -93,7 +93,8 @@ pub fn bearer_token(
 }
 
 fn userinfo(state: &AppState, token: &str) -> Result<Value, BearerError> {
-    let claims = tokens::verify_access_token(state, token).map_err(BearerError::invalid_token)?;
+    let claims = own_tokens::verify_access_token(state, token, state.now())
+        .map_err(|why| BearerError::invalid_token(why.to_string()))?;
     let scopes = scope::parse(&claims.scope).unwrap_or_default();
     // Core 5.3: UserInfo is an OpenID resource; the token must carry `openid`.
     if !scope::contains(&scopes, "openid") {

@@ -4,15 +4,17 @@
 //!
 //! With no fault armed and the log off, a request costs one atomic load and a field read here.
 //! The log reads form bodies into memory once (they are limited to
-//! [`MAX_BODY_BYTES`]); the endpoint then takes the same bytes.
+//! [`MAX_BODY_BYTES`]) and parses them once: the parse goes on to the endpoint as
+//! [`ParsedForm`].
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::endpoints::Endpoint;
+use crate::endpoints::{Endpoint, ParsedForm, is_form};
+use crate::error::limit_error;
 use crate::forge::faults::{self, FaultAction};
 use crate::forge::request_log::{self, LoggedParams, RecordedRequest, describe_authorization};
 use crate::params::Params;
@@ -38,7 +40,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             }
             Err(_) => {
                 // The server's limits layer reads bodies first, so this is a second line only.
-                return crate::server::limit_error(
+                return limit_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!("the request body is limited to {MAX_BODY_BYTES} bytes"),
                 );
@@ -79,8 +81,6 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             fault: fired.as_ref().map(faults::Fired::describe),
         }
     });
-    let request = Request::from_parts(parts, body);
-
     let response = match (&fired, endpoint) {
         (Some(fired), Some(endpoint)) => {
             if let Some(delay) = fired.delay {
@@ -89,10 +89,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             let params = form.as_ref().unwrap_or(&query);
             match faults::respond(&state, endpoint, &fired.action, params) {
                 Some(response) => response,
-                None => next.run(request).await,
+                None => next.run(with_form(parts, body, form.clone())).await,
             }
         }
-        _ => next.run(request).await,
+        _ => next.run(with_form(parts, body, form)).await,
     };
 
     if let Some(mut record) = record {
@@ -105,13 +105,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
+/// The request again, carrying the parsed form for the endpoint.
+fn with_form(mut parts: axum::http::request::Parts, body: Body, form: Option<Params>) -> Request {
+    if let Some(form) = form {
+        parts.extensions.insert(ParsedForm(form));
+    }
+    Request::from_parts(parts, body)
 }

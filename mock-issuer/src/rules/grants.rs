@@ -1,13 +1,12 @@
-//! The grants of the token endpoint (RFC 6749 4.1.3, 4.4, 6): what makes each valid, applied to
-//! the state's stores.
+//! The rules of the token endpoint's grants (RFC 6749 4.1.3, 4.4, 6) as plain checks over plain
+//! data; [`crate::endpoints::token`] applies them, one grant per file, and keeps the stores.
 
 use crate::config::{ClientConfig, Config, GrantType};
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::rules::pkce;
 use crate::rules::scope;
-use crate::rules::tokens::{self, Grant, IssueError, Subject, TokenResponse};
-use crate::state::{CodeGrant, IssuerState, Presented, RefreshFamily, lock};
+use crate::state::CodeGrant;
 
 /// Parses `grant_type` (RFC 6749 5.2 `unsupported_grant_type`).
 pub fn parse_grant_type(params: &Params) -> Result<GrantType, OAuthError> {
@@ -40,101 +39,27 @@ pub fn check_client_may_use(client: &ClientConfig, grant: GrantType) -> Result<(
     }
 }
 
-/// What the token endpoint answers when tokens could not be issued.
-fn issue_failure(error: IssueError) -> OAuthError {
-    OAuthError::server_error(error.to_string())
-}
-
 /// How long a revoked grant's record must live: past the `exp` of any access token of it,
 /// issued until now.
-fn revocation_lifetime(config: &Config, now: u64) -> u64 {
+pub fn revocation_lifetime(config: &Config, now: u64) -> u64 {
     now.saturating_add(config.lifetimes.access_token)
 }
 
-/// Redeems an authorization code (RFC 6749 4.1.3; RFC 7636 4.6).
-pub fn redeem_code(
-    state: &IssuerState,
-    config: &Config,
+/// What a code must match to be redeemed by `client` with `params` (RFC 6749 4.1.3; RFC 7636
+/// 4.6). Its expiry and redemption are the store's ([`crate::state::CodeStore::claim`]).
+pub fn check_code(
+    grant: &CodeGrant,
     client: &ClientConfig,
     params: &Params,
-    now: u64,
-) -> Result<TokenResponse, OAuthError> {
-    let code = params
-        .get("code")
-        .ok_or_else(|| OAuthError::invalid_request("`code` is required (RFC 6749 4.1.3)"))?;
-    // Claim the code under the lock, so two concurrent redemptions cannot both succeed. The
-    // claim names the grant its tokens will carry, so a replay at any moment after it, even
-    // while they are being signed, revokes them all.
-    let (grant, grant_id) = {
-        let mut codes = lock(&state.codes);
-        let Some(grant) = codes.get_mut(code) else {
-            return Err(OAuthError::invalid_grant(
-                "the authorization code is unknown, or was already used and has expired",
-            ));
-        };
-        if let Some(first) = grant.redeemed.clone() {
-            let owner = grant.client_id.clone();
-            codes.remove(code);
-            drop(codes);
-            // RFC 6749 4.1.2 / 10.5: a replayed code revokes every token of its grant.
-            state.revoke_grant_or_everything(&first, &owner, revocation_lifetime(config, now));
-            return Err(OAuthError::invalid_grant(
-                "the authorization code was already used; the tokens issued for it are revoked (RFC 6749 4.1.2)",
-            ));
-        }
-        if grant.expires_at <= now {
-            codes.remove(code);
-            return Err(OAuthError::invalid_grant(
-                "the authorization code has expired (RFC 6749 4.1.2)",
-            ));
-        }
-        if grant.client_id != client.id {
-            return Err(OAuthError::invalid_grant(
-                "the authorization code was issued to another client (RFC 6749 4.1.3)",
-            ));
-        }
-        check_redirect_uri(grant, params.get("redirect_uri"))?;
-        pkce::verify(grant.pkce.as_ref(), params.get("code_verifier"))
-            .map_err(|why| OAuthError::invalid_grant(why.to_string()))?;
-        let grant_id = state.rng.id();
-        grant.redeemed = Some(grant_id.clone());
-        (grant.clone(), grant_id)
-    };
-
-    let user = config.find_user(&grant.login.sub).ok_or_else(|| {
-        OAuthError::invalid_grant("the user of this authorization code no longer exists")
-    })?;
-    let refresh_token = tokens::offers_refresh_token(client, &grant.scopes).then(|| {
-        state.start_refresh_family(
-            RefreshFamily {
-                grant_id: grant_id.clone(),
-                client_id: client.id.clone(),
-                scopes: grant.scopes.clone(),
-                login: grant.login.clone(),
-                generation: 0,
-                issued_at: now,
-                expires_at: now.saturating_add(config.lifetimes.refresh_token),
-            },
-            revocation_lifetime(config, now),
-        )
-    });
-    let issued = tokens::issue(
-        state,
-        config,
-        Grant {
-            client,
-            subject: Subject::User(user, &grant.login),
-            scopes: &grant.scopes,
-            nonce: grant.nonce.as_deref(),
-            code: Some(code),
-            grant_id: Some(&grant_id),
-            refresh_token: refresh_token.as_deref(),
-        },
-        now,
-    )
-    .map_err(issue_failure)?;
-    revoke_again_if_revoked_meanwhile(state, &grant_id, &client.id, now, issued.access_token_exp);
-    Ok(issued.response)
+) -> Result<(), OAuthError> {
+    if grant.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client (RFC 6749 4.1.3)",
+        ));
+    }
+    check_redirect_uri(grant, params.get("redirect_uri"))?;
+    pkce::verify(grant.pkce.as_ref(), params.get("code_verifier"))
+        .map_err(|why| OAuthError::invalid_grant(why.to_string()))
 }
 
 /// RFC 6749 4.1.3: `redirect_uri` must be repeated, identically, when the authorization
@@ -157,118 +82,36 @@ fn check_redirect_uri(grant: &CodeGrant, given: Option<&str>) -> Result<(), OAut
     }
 }
 
-/// A revocation of the grant that came while its tokens were being issued (a replayed code, a
-/// reused refresh token) found neither the refresh token, not yet stored, nor this access
-/// token's `exp`: revoke again, now that both are known. The answer still carries the tokens,
-/// as if the revocation had come just after it.
-fn revoke_again_if_revoked_meanwhile(
-    state: &IssuerState,
-    grant: &str,
-    client_id: &str,
-    now: u64,
-    exp: u64,
-) {
-    if state.is_grant_revoked(grant, client_id, now) {
-        state.revoke_grant_or_everything(grant, client_id, exp);
+/// RFC 6749 6: a refresh's `scope` may narrow the granted scopes, never widen them; without
+/// one, the grant's scopes.
+pub fn refreshed_scopes(
+    granted: &[String],
+    requested: Option<&str>,
+) -> Result<Vec<String>, OAuthError> {
+    let Some(raw) = requested else {
+        return Ok(granted.to_vec());
+    };
+    let requested = scope::parse(raw).map_err(OAuthError::invalid_scope)?;
+    if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "scope `{extra}` was not granted originally; a refresh may only narrow the scope (RFC 6749 6)"
+        )));
     }
+    Ok(requested)
 }
 
-/// Exchanges a refresh token, rotating it (RFC 6749 6; RFC 9700 4.14.2).
-pub fn refresh(
-    state: &IssuerState,
-    config: &Config,
+/// The scopes of a client_credentials token (RFC 6749 4.4, 3.3): what the client asks for, each
+/// registered for it and none that needs an end user; without `scope`, its API scopes.
+pub fn client_credentials_scopes(
     client: &ClientConfig,
-    params: &Params,
-    now: u64,
-) -> Result<TokenResponse, OAuthError> {
-    let token = params
-        .get("refresh_token")
-        .ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required (RFC 6749 6)"))?;
-    let (family, grant) = match state.presented_refresh_token(token) {
-        Presented::Current { family, grant } => (family, grant),
-        Presented::Reused { family, grant } => {
-            // A rotated token came back: it was stolen or replayed; end the whole grant.
-            state.revoke_grant_or_everything(
-                &family,
-                &grant.client_id,
-                revocation_lifetime(config, now),
-            );
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was already used; its grant is revoked (RFC 9700 4.14.2)",
-            ));
-        }
-        Presented::Unknown => {
-            return Err(OAuthError::invalid_grant(
-                "the refresh token is unknown, revoked or expired",
-            ));
-        }
-    };
-    if grant.client_id != client.id {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was issued to another client (RFC 6749 6)",
-        ));
-    }
-
-    // RFC 6749 6: the scope may narrow, never widen.
-    let scopes = match params.get("scope") {
-        None => grant.scopes.clone(),
-        Some(raw) => {
-            let requested = scope::parse(raw).map_err(OAuthError::invalid_scope)?;
-            if let Some(extra) = requested.iter().find(|s| !grant.scopes.contains(s)) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope `{extra}` was not granted originally; a refresh may only narrow the scope (RFC 6749 6)"
-                )));
-            }
-            requested
-        }
-    };
-    let user = config.find_user(&grant.login.sub).ok_or_else(|| {
-        OAuthError::invalid_grant("the user of this refresh token no longer exists")
-    })?;
-    // One refresh token yields one successor: the rotation is refused if another request
-    // rotated the family since this one read it.
-    let successor = state
-        .rotate_refresh_token(
-            &family,
-            grant.generation,
-            now,
-            now.saturating_add(config.lifetimes.refresh_token),
-        )
-        .map_err(|lost| OAuthError::invalid_grant(lost.to_string()))?;
-    // Core 12.2: a refreshed ID token keeps iss, sub, aud and the original auth_time, without nonce.
-    let issued = tokens::issue(
-        state,
-        config,
-        Grant {
-            client,
-            subject: Subject::User(user, &grant.login),
-            scopes: &scopes,
-            nonce: None,
-            code: None,
-            grant_id: Some(&family),
-            refresh_token: Some(&successor),
-        },
-        now,
-    )
-    .map_err(issue_failure)?;
-    revoke_again_if_revoked_meanwhile(state, &family, &client.id, now, issued.access_token_exp);
-    Ok(issued.response)
-}
-
-/// The client credentials grant (RFC 6749 4.4): a token about the client itself.
-pub fn client_credentials(
-    state: &IssuerState,
-    config: &Config,
-    client: &ClientConfig,
-    params: &Params,
-    now: u64,
-) -> Result<TokenResponse, OAuthError> {
+    requested: Option<&str>,
+) -> Result<Vec<String>, OAuthError> {
     if client.is_public() {
         return Err(OAuthError::unauthorized_client(
             "a public client cannot use client_credentials (RFC 6749 4.4)",
         ));
     }
-    let scopes = match params.get("scope") {
+    let scopes = match requested {
         Some(raw) => scope::parse(raw).map_err(OAuthError::invalid_scope)?,
         // RFC 6749 3.3: without a scope, the client's API scopes are the default.
         None => client
@@ -291,22 +134,7 @@ pub fn client_credentials(
             )));
         }
     }
-    let issued = tokens::issue(
-        state,
-        config,
-        Grant {
-            client,
-            subject: Subject::Client,
-            scopes: &scopes,
-            nonce: None,
-            code: None,
-            grant_id: None,
-            refresh_token: None,
-        },
-        now,
-    )
-    .map_err(issue_failure)?;
-    Ok(issued.response)
+    Ok(scopes)
 }
 
 /// Scopes that only make sense with an end user (Core 5.4, 11).
@@ -321,8 +149,6 @@ fn is_user_scope(scope: &str) -> bool {
 mod tests {
     use super::*;
 
-    const NOW: u64 = 1_767_225_600;
-
     #[test]
     fn a_client_uses_only_its_registered_grants() {
         let config = Config::default();
@@ -332,21 +158,38 @@ mod tests {
         assert!(check_client_may_use(spa, GrantType::AuthorizationCode).is_ok());
     }
 
-    /// A revocation that came while a grant's tokens were being issued covered what existed
-    /// then; revoking again covers the new access token's whole life.
     #[test]
-    fn a_grant_revoked_meanwhile_is_revoked_for_the_new_tokens_life() {
-        let clock = std::sync::Arc::new(crate::FixedClock::new(NOW));
-        let state = crate::MockIssuer::builder()
-            .clock(clock.clone())
-            .build_state("http://issuer.test")
-            .unwrap();
-        // The concurrent revocation, recorded until NOW + 10.
-        state.revoke_grant_or_everything("grant-1", "forge-web", NOW + 10);
-        revoke_again_if_revoked_meanwhile(&state, "grant-1", "forge-web", NOW, NOW + 3600);
-        revoke_again_if_revoked_meanwhile(&state, "grant-2", "forge-web", NOW, NOW + 3600);
-        clock.set(NOW + 60);
-        assert!(state.is_grant_revoked("grant-1", "forge-web", NOW));
-        assert!(!state.is_grant_revoked("grant-2", "forge-web", NOW));
+    fn a_refresh_narrows_the_scope_and_never_widens_it() {
+        let granted = vec!["openid".to_owned(), "read".to_owned()];
+        assert_eq!(refreshed_scopes(&granted, None).unwrap(), granted);
+        assert_eq!(
+            refreshed_scopes(&granted, Some("read")).unwrap(),
+            vec!["read"]
+        );
+        let err = refreshed_scopes(&granted, Some("read write")).unwrap_err();
+        assert_eq!(err.error, "invalid_scope");
+        assert!(err.description.contains("`write`"), "{}", err.description);
+    }
+
+    #[test]
+    fn client_credentials_scopes_are_the_clients_api_scopes() {
+        let config = Config::default();
+        let web = config.client("forge-web").unwrap();
+        let default = client_credentials_scopes(web, None).unwrap();
+        assert!(
+            !default.is_empty() && default.iter().all(|s| !is_user_scope(s)),
+            "{default:?}"
+        );
+        assert_eq!(
+            client_credentials_scopes(web, Some("openid"))
+                .unwrap_err()
+                .error,
+            "invalid_scope"
+        );
+        let spa = config.client("forge-spa").unwrap();
+        assert_eq!(
+            client_credentials_scopes(spa, None).unwrap_err().error,
+            "unauthorized_client"
+        );
     }
 }

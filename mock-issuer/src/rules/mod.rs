@@ -10,6 +10,7 @@ pub mod issuer;
 pub mod login;
 pub mod metadata;
 pub mod origin;
+pub mod own_tokens;
 pub mod pkce;
 pub mod redirect;
 pub mod scope;

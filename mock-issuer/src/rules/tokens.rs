@@ -1,13 +1,15 @@
-//! Issuing tokens (what a token response holds, RFC 6749 5.1, Core 3.1.3.3) and verifying the
-//! issuer's own access tokens where it is the resource (UserInfo, introspection, revocation).
+//! Issuing tokens: what a token response holds (RFC 6749 5.1, Core 3.1.3.3) and what its tokens
+//! claim (RFC 9068 2.2, Core 2), as a plain function of the grant, the key, the time and the
+//! claims the forge queued. Verifying the issuer's own tokens is [`super::own_tokens`].
 
 use serde::Serialize;
 
 use crate::config::{ClientConfig, Config, GrantType, UserConfig};
+use crate::forge::claims::TakenClaims;
 use crate::keys::{SigningKey, TokenTyp};
 use crate::rules::claims::{AccessTokenClaims, IdTokenClaims, released_user_claims};
 use crate::rules::scope;
-use crate::state::{IssuerState, Login};
+use crate::state::Login;
 
 /// Who a token is about.
 #[derive(Debug, Clone, Copy)]
@@ -72,27 +74,39 @@ pub struct Issued {
     pub access_token_exp: u64,
 }
 
-/// Issues the access token and, when `openid` was granted, the ID token, with the grant's
-/// refresh token if it has one.
+/// Who issues, with what, and when: read once per request by the endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct Issuer<'a> {
+    /// The issuer identifier (`iss`).
+    pub url: &'a str,
+    pub config: &'a Config,
+    /// The client's signing key.
+    pub key: &'a SigningKey,
+    pub now: u64,
+}
+
+/// Issues the access token (with id `jti`) and, when `openid` was granted, the ID token, with
+/// the grant's refresh token if it has one; `queued` claims (the forge's) are merged into each.
 pub fn issue(
-    state: &IssuerState,
-    config: &Config,
+    issuer: Issuer<'_>,
     grant: Grant<'_>,
-    now: u64,
+    jti: String,
+    queued: &TakenClaims,
 ) -> Result<Issued, IssueError> {
-    let key = state
-        .signing_key_for(config, &grant.client.id)
-        .ok_or_else(|| IssueError::NoSigningKey(grant.client.id.clone()))?;
+    let Issuer {
+        url,
+        config,
+        key,
+        now,
+    } = issuer;
     let lifetimes = &config.lifetimes;
-    let access = access_token_claims(state, config, &grant, state.rng.id(), now);
-    // Claims queued through the forge: one atomic load when there are none.
-    let queued = state.forge.queued_claims.take().unwrap_or_default();
-    let access_token = sign_with(&key, TokenTyp::AccessToken, &access, &queued.access_token)?;
+    let access = access_token_claims(url, config, &grant, jti, now);
+    let access_token = sign_with(key, TokenTyp::AccessToken, &access, &queued.access_token)?;
 
     let id_token = match grant.subject {
         Subject::User(user, login) if scope::contains(grant.scopes, "openid") => {
             let claims = IdTokenClaims {
-                iss: state.issuer.clone(),
+                iss: url.to_owned(),
                 sub: user.sub.to_string(),
                 aud: vec![grant.client.id.clone()],
                 azp: grant.client.id.clone(),
@@ -107,7 +121,7 @@ pub fn issue(
                 user_claims: released_user_claims(config, user, grant.scopes),
             };
             Some(sign_with(
-                &key,
+                key,
                 TokenTyp::IdToken,
                 &claims,
                 &queued.id_token,
@@ -131,7 +145,7 @@ pub fn issue(
 
 /// The claims of the access token for a grant (RFC 9068 2.2).
 pub fn access_token_claims(
-    state: &IssuerState,
+    issuer: &str,
     config: &Config,
     grant: &Grant<'_>,
     jti: String,
@@ -148,7 +162,7 @@ pub fn access_token_claims(
         Subject::Client => (client.id.clone(), client.permissions.clone(), None, "0"),
     };
     AccessTokenClaims {
-        iss: state.issuer.clone(),
+        iss: issuer.to_owned(),
         sub,
         aud: client.access_token_audience(),
         client_id: client.id.clone(),
@@ -177,127 +191,4 @@ fn sign_with(
     }
     .map_err(IssueError::Encode)?;
     Ok(key.sign_jwt(typ, &json))
-}
-
-/// Verifies an access token this issuer signed: signature by a published key, `typ`, `iss`,
-/// expiry by the issuer's clock, and revocation. The error says why, for `error_description`.
-pub fn verify_access_token(state: &IssuerState, token: &str) -> Result<AccessTokenClaims, String> {
-    // RFC 9068 2.1 / RFC 8725 3.11: only tokens typed as access tokens are accepted.
-    let is_access_token = |typ: Option<&str>| {
-        typ.is_some_and(|typ| {
-            typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
-        })
-    };
-    let claims: AccessTokenClaims = verify_own_jwt(state, token, "access token", is_access_token)?;
-    let now = state.now();
-    if now >= claims.exp {
-        return Err(format!(
-            "the access token expired {} s ago",
-            now - claims.exp
-        ));
-    }
-    if state.is_access_token_revoked(
-        &claims.jti,
-        claims.grant_id.as_deref(),
-        &claims.client_id,
-        claims.iat,
-    ) {
-        return Err("the access token was revoked".into());
-    }
-    Ok(claims)
-}
-
-/// Who an `id_token_hint` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdTokenHint {
-    /// The client it was issued to.
-    pub client_id: String,
-    /// The user it is about.
-    pub sub: String,
-    /// The issuer session it was issued in.
-    pub sid: Option<String>,
-}
-
-/// Verifies an `id_token_hint` (RP-Initiated Logout 1.0 section 2): an ID token this issuer
-/// signed, expired or not.
-pub fn verify_id_token_hint(state: &IssuerState, token: &str) -> Result<IdTokenHint, String> {
-    let is_id_token = |typ: Option<&str>| typ.is_none_or(|typ| typ.eq_ignore_ascii_case("JWT"));
-    let claims: IdTokenClaims = verify_own_jwt(state, token, "id_token_hint", is_id_token)?;
-    let client_id = claims
-        .aud
-        .first()
-        .cloned()
-        .ok_or_else(|| "the id_token_hint has no audience".to_owned())?;
-    Ok(IdTokenHint {
-        client_id,
-        sub: claims.sub,
-        sid: claims.sid,
-    })
-}
-
-/// Signature by one of this issuer's keys (chosen by `kid`, algorithm fixed by the key, never
-/// by the header: RFC 8725 3.1), `typ`, and `iss`. Time is the caller's business.
-fn verify_own_jwt<T: serde::de::DeserializeOwned>(
-    state: &IssuerState,
-    token: &str,
-    what: &str,
-    typ_ok: impl Fn(Option<&str>) -> bool,
-) -> Result<T, String> {
-    // One decode of the JOSE header serves every header rule below; jsonwebtoken's header type
-    // would drop `crit`.
-    let header =
-        decode_header(token).ok_or_else(|| format!("the {what} is not a well-formed JWT"))?;
-    // RFC 7515 4.1.11: this issuer defines no header extensions, so any `crit` names one it
-    // does not understand.
-    if header.get("crit").is_some() {
-        return Err(format!(
-            "the {what} names critical header parameters this issuer does not understand (RFC 7515 4.1.11)"
-        ));
-    }
-    let typ = header.get("typ").and_then(|typ| typ.as_str());
-    if !typ_ok(typ) {
-        return Err(format!(
-            "the {what} has the wrong type (typ `{}`, RFC 8725 3.11)",
-            typ.unwrap_or("none")
-        ));
-    }
-    let keys = state.keys();
-    let key = header
-        .get("kid")
-        .and_then(|kid| kid.as_str())
-        .and_then(|kid| keys.published_at(kid, state.now()))
-        .ok_or_else(|| format!("the {what} was not signed by a key of this issuer"))?;
-    let mut validation = jsonwebtoken::Validation::new(key.alg().jwt_algorithm());
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
-    validation.set_issuer(&[&state.issuer]);
-    let claims = jsonwebtoken::decode::<serde_json::Value>(token, key.verifying_key(), &validation)
-        .map(|data| data.claims)
-        .map_err(|e| format!("the {what} is invalid: {e}"))?;
-    // RFC 7519 4.1.5, checked on the issuer's clock (jsonwebtoken would use the system's).
-    if let Some(nbf) = claims.get("nbf") {
-        let now = state.now();
-        match nbf.as_u64() {
-            Some(nbf) if nbf > now => {
-                return Err(format!(
-                    "the {what} is not valid yet (nbf is {} s ahead, RFC 7519 4.1.5)",
-                    nbf - now
-                ));
-            }
-            Some(_) => {}
-            None => return Err(format!("the {what} has an nbf that is not a NumericDate")),
-        }
-    }
-    serde_json::from_value(claims).map_err(|e| format!("the {what} is invalid: {e}"))
-}
-
-/// The JOSE header of a compact token as a JSON object.
-fn decode_header(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
-    use base64::Engine as _;
-    let (header, _) = token.split_once('.')?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
 }

@@ -10,6 +10,7 @@
 //!   grant (its refresh token stops working; [`refresh`] detects reuse without an entry per
 //!   rotation), a browser session (sign in again), a login page (start again).
 
+pub mod codes;
 pub mod refresh;
 
 use std::collections::{BTreeMap, HashMap};

@@ -8,7 +8,7 @@ use oidc_forge::server::{
     BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BEARER_TOKEN_BYTES, MAX_BODY_BYTES,
     MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, Timeouts,
 };
-use oidc_forge::state::{CodeGrant, Login, limits};
+use oidc_forge::state::{CodeGrant, CodeStatus, Login, limits};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -322,27 +322,34 @@ async fn the_code_store_drops_expired_codes_and_refuses_past_its_cap_of_live_one
     // Half the store expires in a minute, the other half later.
     for i in 0..limits::CODES / 2 {
         state
-            .store_code(&format!("old-{i}"), code_grant(NOW + 60))
+            .codes()
+            .insert(&format!("old-{i}"), code_grant(NOW + 60), NOW)
             .unwrap();
     }
     for i in 0..limits::CODES / 2 {
         state
-            .store_code(&format!("new-{i}"), code_grant(NOW + 600))
+            .codes()
+            .insert(&format!("new-{i}"), code_grant(NOW + 600), NOW)
             .unwrap();
     }
     assert_eq!(state.store_sizes().codes, limits::CODES);
     // Full of live codes: the next one is refused, and nothing is forgotten.
-    let full = state.store_code("one-too-many", code_grant(NOW + 600));
+    let full = state
+        .codes()
+        .insert("one-too-many", code_grant(NOW + 600), NOW);
     assert!(full.is_err(), "{full:?}");
     // Two minutes on, a new code makes the expired half go, nothing live.
     h.clock.advance(120);
-    state.store_code("fresh", code_grant(NOW + 720)).unwrap();
+    state
+        .codes()
+        .insert("fresh", code_grant(NOW + 720), NOW + 120)
+        .unwrap();
     let sizes = state.store_sizes();
     assert_eq!(sizes.codes, limits::CODES / 2 + 1, "{sizes:?}");
     assert_eq!((sizes.evicted, sizes.refused), (0, 1), "{sizes:?}");
-    let codes = oidc_forge::state::lock(&state.codes);
-    assert!(codes.contains_key("new-0") && codes.contains_key("fresh"));
-    assert!(!codes.contains_key("old-0") && !codes.contains_key("one-too-many"));
+    let held = |code: &str| state.codes().status(code) != CodeStatus::Unknown;
+    assert!(held("new-0") && held("fresh"));
+    assert!(!held("old-0") && !held("one-too-many"));
 }
 
 #[tokio::test]

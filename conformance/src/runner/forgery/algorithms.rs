@@ -1,0 +1,316 @@
+//! `alg: none`, RS256-to-HS256 key confusion, other algorithms, stripped and tampered
+//! signatures, and the key-algorithm binding (RFC 8725 2.1, 3.1-3.2; RFC 7515 5.2).
+
+use std::sync::Arc;
+
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+
+use crate::ensure;
+use crate::env::{self, WEB_CLIENT};
+use crate::mint::{Signer, b64, with};
+use crate::runner::api_flow::{all_rejected, expect_invalid_token, forge_cases};
+use crate::scenario::{Failure, Outcome, Pass, setup};
+use crate::target::ApiTarget;
+use oidc_forge::forge::mint::{Mutation, NoneSpelling, PublicKeyForm};
+
+use super::*;
+
+/// D-01: `alg: none` with an empty signature.
+pub async fn d01_alg_none(target: Arc<ApiTarget>) -> Outcome {
+    let route = route_with_twin(&target).await?;
+    let (_, claims) = parts(&target, route);
+    let payload = b64(claims.to_string().as_bytes());
+    let unsigned = |header: Value| format!("{}.{payload}.", b64(header.to_string().as_bytes()));
+    let mut tokens = vec![
+        (
+            "alg none, empty signature".to_owned(),
+            unsigned(json!({"alg": "none", "typ": "at+jwt"})),
+        ),
+        (
+            "alg none with the issuer's kid".to_owned(),
+            unsigned(json!({"alg": "none", "typ": "at+jwt", "kid": target.mint.kid()})),
+        ),
+    ];
+    tokens.extend(forge_cases(
+        &target,
+        route,
+        vec![Mutation::AlgNone(NoneSpelling::Lower)],
+    )?);
+    all_rejected(&target, route, &tokens).await?;
+    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+}
+
+/// D-02: `None`, `NONE`, `nOnE`.
+pub async fn d02_alg_none_case_variants(target: Arc<ApiTarget>) -> Outcome {
+    let route = route_with_twin(&target).await?;
+    let (_, claims) = parts(&target, route);
+    let payload = b64(claims.to_string().as_bytes());
+    let mut tokens = Vec::new();
+    for alg in ["None", "NONE", "nOnE", "none "] {
+        let header = json!({"alg": alg, "typ": "at+jwt", "kid": target.mint.kid()});
+        // A junk signature, so only the algorithm check can refuse it.
+        tokens.push((
+            format!("alg {alg:?}"),
+            format!(
+                "{}.{payload}.c2lnbmF0dXJl",
+                b64(header.to_string().as_bytes())
+            ),
+        ));
+    }
+    tokens.extend(forge_cases(
+        &target,
+        route,
+        vec![
+            Mutation::AlgNone(NoneSpelling::Capitalised),
+            Mutation::AlgNone(NoneSpelling::Upper),
+            Mutation::AlgNone(NoneSpelling::Mixed),
+        ],
+    )?);
+    all_rejected(&target, route, &tokens).await?;
+    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+}
+
+/// D-03: HS256 keyed with the issuer's RSA public key.
+pub async fn d03_key_confusion(target: Arc<ApiTarget>) -> Outcome {
+    let route = route_with_twin(&target).await?;
+    let (header, claims) = parts(&target, route);
+    let header = with(header, &[("alg", json!("HS256"))]).to_string();
+    let claims = claims.to_string();
+    let jwk = target.mint.public_jwk().clone();
+    let n = jwk["n"].as_str().unwrap_or_default().to_owned();
+    let (der, pem) = target
+        .mint
+        .public_key_der_and_pem()
+        .ok_or_else(|| Failure::setup("the issuer's key is not RSA"))?;
+    let secrets: Vec<(&str, Vec<u8>)> = vec![
+        ("the PEM public key", pem.into_bytes()),
+        ("the DER public key", der),
+        ("the JWK `n`", n.into_bytes()),
+        ("the JWK as JSON", jwk.to_string().into_bytes()),
+    ];
+    let mut tokens = Vec::new();
+    for (what, secret) in &secrets {
+        tokens.push((
+            format!("HS256 keyed with {what}"),
+            target.mint.sign_hs256(&header, &claims, secret)?,
+        ));
+    }
+    tokens.extend(forge_cases(
+        &target,
+        route,
+        PublicKeyForm::ALL
+            .into_iter()
+            .map(Mutation::KeyConfusion)
+            .collect(),
+    )?);
+    all_rejected(&target, route, &tokens).await?;
+    let Some(binding) = key_binding_refuses_hs256(&target, &tokens).await? else {
+        return Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))));
+    };
+    Ok(Pass::new(format!(
+        "{}: 401 invalid_token; {binding}",
+        names(&tokens)
+    )))
+}
+
+/// Every asymmetric algorithm the client supports: the widest allowlist it accepts.
+const WIDEST_ALLOWLIST: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// D-03 past the allowlist, for the in-process client: no allowlist may hold an HMAC algorithm,
+/// the widest one still refuses every token, and the key/algorithm binding itself refuses HS256
+/// with the issuer's RSA key when the allowlist is bypassed.
+async fn key_binding_refuses_hs256(
+    target: &ApiTarget,
+    tokens: &[(String, String)],
+) -> Result<Option<String>, Failure> {
+    use oidc_forge_client::validate;
+    let Some(widest) = target.twin_allowing(&WIDEST_ALLOWLIST).await? else {
+        return Ok(None);
+    };
+    let refused = oidc_forge_client::Client::builder(target.issuer.url(), WEB_CLIENT.0)
+        .algorithms([Algorithm::RS256, Algorithm::HS256])
+        .build();
+    ensure!(
+        refused.is_err(),
+        "a client allowlist holding HS256 is refused when the client is built"
+    );
+    let route = route_with_twin(&widest).await?;
+    all_rejected(&widest, route, tokens).await?;
+    let key = validate::VerifyingKey::from_jwk_value(target.mint.public_jwk())
+        .map_err(Failure::setup)?
+        .ok_or_else(|| Failure::setup("the issuer's JWK is not a verification key"))?;
+    for (what, token) in tokens {
+        let parsed = validate::parse_compact(token, validate::DEFAULT_MAX_TOKEN_BYTES)
+            .map_err(|e| Failure::setup(e.to_string()))?;
+        ensure!(
+            validate::verify_signature(&parsed, &key, Algorithm::HS256).is_err(),
+            "{what}: the RSA key must never verify HS256 (the key/algorithm binding)"
+        );
+    }
+    Ok(Some(
+        "with every asymmetric algorithm allowed: 401 invalid_token; an HS256 allowlist is refused at build; the RSA key verifies no HS256 token even past the allowlist".into(),
+    ))
+}
+
+/// D-04: algorithms outside the allowlist.
+pub async fn d04_alternate_algorithm(target: Arc<ApiTarget>) -> Outcome {
+    let route = route_with_twin(&target).await?;
+    let (header, claims) = parts(&target, route);
+    let claims_text = claims.to_string();
+    let mut tokens = vec![(
+        "HS256 with a random secret".to_owned(),
+        target.mint.sign_hs256(
+            &with(header.clone(), &[("alg", json!("HS256"))]).to_string(),
+            &claims_text,
+            b"an-attacker-chosen-secret-of-32-bytes!",
+        )?,
+    )];
+    if let Some(signed) = target.mint.sign_rsa_variant(
+        Algorithm::PS256,
+        &with(header.clone(), &[("alg", json!("PS256"))]).to_string(),
+        &claims_text,
+    ) {
+        tokens.push(("PS256 with the issuer's RSA key".to_owned(), signed?));
+    }
+    if let Some(kid) = target.mint.es256_kid() {
+        let es_header = json!({"alg": "ES256", "kid": kid, "typ": "at+jwt"}).to_string();
+        tokens.push((
+            "ES256 with the issuer's own ES256 key (the client's tokens are RS256)".to_owned(),
+            target
+                .mint
+                .sign_text(&es_header, &claims_text, Signer::IssuerEs256),
+        ));
+    }
+    all_rejected(&target, route, &tokens).await?;
+    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+}
+
+/// D-05: the signature stripped.
+pub async fn d05_signature_stripped(target: Arc<ApiTarget>) -> Outcome {
+    let route = route_with_twin(&target).await?;
+    let valid = target.token_for(route);
+    let (message, _) = valid
+        .rsplit_once('.')
+        .ok_or_else(|| Failure::setup("not a JWS"))?;
+    let tokens = vec![
+        ("h.p. (empty signature)".to_owned(), format!("{message}.")),
+        ("h.p (two segments)".to_owned(), message.to_owned()),
+    ];
+    for (what, token) in &tokens {
+        refused(&target, route, token, what).await?;
+    }
+    let answer = target.bearer(route, &tokens[0].1).await?;
+    expect_invalid_token(&answer, "h.p.")?;
+    all_rejected(
+        &target,
+        route,
+        &forge_cases(&target, route, vec![Mutation::SignatureStripped])?,
+    )
+    .await?;
+    Ok(Pass::new(
+        "h.p. (also the forge's SignatureStripped): 401 invalid_token; h.p : refused",
+    ))
+}
+
+/// D-06: the payload changed after signing.
+pub async fn d06_payload_tampered(target: Arc<ApiTarget>) -> Outcome {
+    let route = route_with_twin(&target).await?;
+    let valid = target.token_for(route);
+    let segments: Vec<&str> = valid.split('.').collect();
+    let (_, claims) = parts(&target, route);
+    let now = target.now();
+    let mut tokens = Vec::new();
+    for (what, changed) in [
+        (
+            "sub changed",
+            with(claims.clone(), &[("sub", json!(env::BOB))]),
+        ),
+        (
+            "scope escalated",
+            with(
+                claims.clone(),
+                &[("scope", json!("openid read write admin"))],
+            ),
+        ),
+        (
+            "exp extended",
+            with(claims.clone(), &[("exp", json!(now + 86_400))]),
+        ),
+    ] {
+        tokens.push((
+            what.to_owned(),
+            format!(
+                "{}.{}.{}",
+                segments[0],
+                b64(changed.to_string().as_bytes()),
+                segments[2]
+            ),
+        ));
+    }
+    // The OpenID suite's InvalidateIdTokenSignature: every signature byte XORed with 0x5A.
+    let signature = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        segments[2],
+    )
+    .map_err(setup)?;
+    let flipped: Vec<u8> = signature.iter().map(|b| b ^ 0x5a).collect();
+    tokens.push((
+        "signature bytes XOR 0x5A".to_owned(),
+        format!("{}.{}.{}", segments[0], segments[1], b64(&flipped)),
+    ));
+    tokens.extend(forge_cases(
+        &target,
+        route,
+        vec![Mutation::PayloadTampered, Mutation::SignatureFlipped],
+    )?);
+    all_rejected(&target, route, &tokens).await?;
+    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+}
+
+/// D-15: the JWK's `alg` differs from the header's.
+pub async fn d15_key_algorithm_binding(target: Arc<ApiTarget>) -> Outcome {
+    let route = route_with_twin(&target).await?;
+    let (header, claims) = parts(&target, route);
+    let jwk_alg = target.mint.public_jwk()["alg"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut tokens = Vec::new();
+    for alg in [Algorithm::PS256, Algorithm::RS384, Algorithm::RS512] {
+        let name = format!("{alg:?}");
+        if name == jwk_alg {
+            continue;
+        }
+        let h = with(header.clone(), &[("alg", json!(name))]).to_string();
+        if let Some(signed) = target.mint.sign_rsa_variant(alg, &h, &claims.to_string()) {
+            tokens.push((format!("{name} with the {jwk_alg} key"), signed?));
+        }
+    }
+    ensure!(
+        !tokens.is_empty(),
+        "the issuer's RSA key is at hand to sign variants"
+    );
+    all_rejected(&target, route, &tokens).await?;
+    // The app's allowlist ([RS256]) refuses these before the binding is consulted; a twin
+    // that allows them all leaves the key/algorithm binding to refuse.
+    let Some(widest) = target.twin_allowing(&WIDEST_ALLOWLIST).await? else {
+        return Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))));
+    };
+    let widest_route = route_with_twin(&widest).await?;
+    all_rejected(&widest, widest_route, &tokens).await?;
+    Ok(Pass::new(format!(
+        "{}: 401 invalid_token, and again with every asymmetric algorithm allowed (the key's `alg` {jwk_alg} binds it)",
+        names(&tokens)
+    )))
+}

@@ -1,0 +1,201 @@
+//! `POST /api/token`: the authorization code, refresh token and client credentials grants
+//! (RFC 6749 4.1.3, 6, 4.4), answered per RFC 6749 5.1 and 5.2.
+//!
+//! This file parses what every grant shares (the form, `grant_type`, the client's
+//! authentication), reads the time and the client's key once, and hands the request to its
+//! grant, one per file ([`authorization_code`], [`refresh_token`], [`client_credentials`]).
+//! Each grant applies its rules from [`crate::rules::grants`], keeps its stores, and returns
+//! what to issue; this file issues it with the claims the forge queued and answers.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use crate::config::{ClientConfig, Config, GrantType, UserConfig};
+use crate::endpoints::{ParsedForm, form_params};
+use crate::error::{OAuthError, no_store_json};
+use crate::keys::SigningKey;
+use crate::params::Params;
+use crate::rules::tokens::{self, Grant, IssueError, Issuer, Subject};
+use crate::rules::{client_auth, grants};
+use crate::state::{AppState, IssuerState, Login};
+
+/// Marks a response no web page may read, whatever the CORS policy: the server strips the CORS
+/// headers from it. Tokens of the client_credentials grant are for servers (RFC 6749 4.4 is for
+/// confidential clients, which a page is not: RFC 9700 2.1.1's browser-based clients are
+/// public); a page that could read them would get tokens signed by the issuer for the asking,
+/// with the embedded default's published test secret.
+#[derive(Debug, Clone, Copy)]
+pub struct NotForPages;
+
+pub async fn handle(
+    State(state): State<AppState>,
+    parsed: Option<Extension<ParsedForm>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let parsed = parsed.map(|Extension(form)| form);
+    match form_params(&headers, parsed, &body)
+        .and_then(|params| exchange(&state, &headers, &params))
+    {
+        Ok((json, GrantType::ClientCredentials)) => {
+            let mut response = no_store_json(json);
+            response.extensions_mut().insert(NotForPages);
+            response
+        }
+        Ok((json, _)) => no_store_json(json),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// What every grant reads: one configuration, one client, one key and one `now` per request.
+struct Request<'a> {
+    state: &'a IssuerState,
+    config: &'a Config,
+    client: &'a ClientConfig,
+    params: &'a Params,
+    now: u64,
+}
+
+/// What a grant decided to issue.
+struct Issue<'a> {
+    /// The end user and their login, or `None` for a token about the client itself.
+    user: Option<(&'a UserConfig, Login)>,
+    scopes: Vec<String>,
+    nonce: Option<String>,
+    /// The code redeemed, for `c_hash`.
+    code: Option<&'a str>,
+    /// The grant every token belongs to; `None` for client credentials.
+    grant_id: Option<String>,
+    /// The grant's refresh token, already stored.
+    refresh_token: Option<String>,
+}
+
+fn exchange(
+    state: &IssuerState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(String, GrantType), OAuthError> {
+    let grant_type = grants::parse_grant_type(params)?;
+    let presented = client_auth::presented(headers, params)?;
+    let config = state.config();
+    let client = client_auth::authenticate(&config, &presented)?;
+    grants::check_client_may_use(client, grant_type)?;
+    let key = state
+        .signing_key_for(client)
+        .ok_or_else(|| issue_failure(IssueError::NoSigningKey(client.id.clone())))?;
+    let request = Request {
+        state,
+        config: &config,
+        client,
+        params,
+        now: state.now(),
+    };
+    let issue = match grant_type {
+        GrantType::AuthorizationCode => authorization_code::exchange(&request)?,
+        GrantType::RefreshToken => refresh_token::exchange(&request)?,
+        GrantType::ClientCredentials => client_credentials::exchange(&request)?,
+    };
+    let response = issue_tokens(&request, &key, issue)?;
+    let json = serde_json::to_string(&response)
+        .map_err(|e| OAuthError::invalid_request(format!("cannot encode the response: {e}")))?;
+    Ok((json, grant_type))
+}
+
+/// Signs what the grant decided, with the claims the forge queued for the next response.
+fn issue_tokens(
+    request: &Request<'_>,
+    key: &Arc<SigningKey>,
+    issue: Issue<'_>,
+) -> Result<tokens::TokenResponse, OAuthError> {
+    let Request {
+        state,
+        config,
+        client,
+        now,
+        ..
+    } = *request;
+    let subject = match &issue.user {
+        Some((user, login)) => Subject::User(user, login),
+        None => Subject::Client,
+    };
+    // One atomic load when nothing is queued.
+    let queued = state.forge.queued_claims.take().unwrap_or_default();
+    let issued = tokens::issue(
+        Issuer {
+            url: &state.issuer,
+            config,
+            key,
+            now,
+        },
+        Grant {
+            client,
+            subject,
+            scopes: &issue.scopes,
+            nonce: issue.nonce.as_deref(),
+            code: issue.code,
+            grant_id: issue.grant_id.as_deref(),
+            refresh_token: issue.refresh_token.as_deref(),
+        },
+        state.rng.id(),
+        &queued,
+    )
+    .map_err(issue_failure)?;
+    if let Some(grant) = &issue.grant_id {
+        revoke_again_if_revoked_meanwhile(state, grant, &client.id, now, issued.access_token_exp);
+    }
+    Ok(issued.response)
+}
+
+/// What the token endpoint answers when tokens could not be issued.
+fn issue_failure(error: IssueError) -> OAuthError {
+    OAuthError::server_error(error.to_string())
+}
+
+/// A revocation of the grant that came while its tokens were being issued (a replayed code, a
+/// reused refresh token) found neither the refresh token, not yet stored, nor this access
+/// token's `exp`: revoke again, now that both are known. The answer still carries the tokens,
+/// as if the revocation had come just after it.
+fn revoke_again_if_revoked_meanwhile(
+    state: &IssuerState,
+    grant: &str,
+    client_id: &str,
+    now: u64,
+    exp: u64,
+) {
+    if state.is_grant_revoked(grant, client_id, now) {
+        state.revoke_grant_or_everything(grant, client_id, exp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_767_225_600;
+
+    /// A revocation that came while a grant's tokens were being issued covered what existed
+    /// then; revoking again covers the new access token's whole life.
+    #[test]
+    fn a_grant_revoked_meanwhile_is_revoked_for_the_new_tokens_life() {
+        let clock = std::sync::Arc::new(crate::FixedClock::new(NOW));
+        let state = crate::MockIssuer::builder()
+            .clock(clock.clone())
+            .build_state("http://issuer.test")
+            .unwrap();
+        // The concurrent revocation, recorded until NOW + 10.
+        state.revoke_grant_or_everything("grant-1", "forge-web", NOW + 10);
+        revoke_again_if_revoked_meanwhile(&state, "grant-1", "forge-web", NOW, NOW + 3600);
+        revoke_again_if_revoked_meanwhile(&state, "grant-2", "forge-web", NOW, NOW + 3600);
+        clock.set(NOW + 60);
+        assert!(state.is_grant_revoked("grant-1", "forge-web", NOW));
+        assert!(!state.is_grant_revoked("grant-2", "forge-web", NOW));
+    }
+}
