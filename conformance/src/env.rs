@@ -93,7 +93,7 @@ pub fn second_tenant(config: &Config) -> Config {
         kid: RS256_KID.into(),
         alg: oidc_forge::config::SigningAlg::RS256,
         pem_file: None,
-        pem: Some(crate::mint::ATTACKER_PEM.to_owned()),
+        pem: Some(oidc_forge::forge::mint::ATTACKER_PEM.to_owned()),
     }];
     tenant
 }
@@ -392,88 +392,5 @@ impl AttackerServer {
     /// How many requests reached it.
     pub fn hits(&self) -> usize {
         self.hits.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-/// What a [`TokenRewriter`] does to a successful token response.
-pub type Rewrite = Arc<dyn Fn(&mut serde_json::Map<String, serde_json::Value>) + Send + Sync>;
-
-/// A man in the middle of the token endpoint: serves a copy of the issuer's discovery document
-/// whose `token_endpoint` points at itself, forwards token requests to the issuer, and rewrites
-/// the JSON answers with `rewrite`. For token-response variants an issuer would not produce.
-#[derive(Debug, Clone)]
-pub struct TokenRewriter {
-    /// The discovery URL to configure the client with.
-    pub discovery_url: String,
-    rewritten: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl TokenRewriter {
-    /// Starts the proxy in front of `issuer`.
-    pub async fn start(issuer: &str, rewrite: Rewrite) -> Result<Self, Failure> {
-        let (listener, url) = bind().await?;
-        let http = http::client();
-        let document: serde_json::Value = http
-            .get(format!("{issuer}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .map_err(setup)?
-            .json()
-            .await
-            .map_err(setup)?;
-        let upstream = document["token_endpoint"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let mut served = document.clone();
-        served["token_endpoint"] = format!("{url}/token").into();
-        let rewritten = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = rewritten.clone();
-        let token = move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let http = http.clone();
-            let upstream = upstream.clone();
-            let counter = counter.clone();
-            let rewrite = rewrite.clone();
-            async move {
-                let mut request = http.post(&upstream).body(body);
-                for name in ["authorization", "content-type"] {
-                    if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
-                        request = request.header(name, value);
-                    }
-                }
-                let Ok(response) = request.send().await else {
-                    return (
-                        axum::http::StatusCode::BAD_GATEWAY,
-                        axum::Json(serde_json::json!({})),
-                    );
-                };
-                let status = axum::http::StatusCode::from_u16(response.status().as_u16())
-                    .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
-                let mut json: serde_json::Value = response.json().await.unwrap_or_default();
-                if status.is_success()
-                    && let Some(object) = json.as_object_mut()
-                {
-                    rewrite(object);
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                }
-                (status, axum::Json(json))
-            }
-        };
-        let app = axum::Router::new()
-            .route(
-                "/.well-known/openid-configuration",
-                axum::routing::get(move || async move { axum::Json(served) }),
-            )
-            .route("/token", axum::routing::post(token));
-        serve(listener, app);
-        Ok(Self {
-            discovery_url: format!("{url}/.well-known/openid-configuration"),
-            rewritten,
-        })
-    }
-
-    /// How many successful token responses were rewritten.
-    pub fn rewritten(&self) -> usize {
-        self.rewritten.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

@@ -14,6 +14,7 @@ use crate::forge::faults::FaultsHandle;
 use crate::forge::mint::Minter;
 use crate::forge::request_log::RecordedRequest;
 use crate::forge::rotation::{KeyInfo, Rotation, RotationError, RotationReport};
+use crate::forge::token_response::{EditError, ResponseEdit};
 use crate::forge::users::{Upserted, UserError, UserPatch};
 use crate::state::{AppState, CodeStatus};
 
@@ -126,6 +127,19 @@ impl Issuer {
     }
 
     /// What clients sent to one endpoint.
+    /// Edits the next successful token response that has none of its own
+    /// ([`token_response`](crate::forge::token_response)):
+    /// an ID token with a defect, or members set and removed. Queue several for several
+    /// responses.
+    pub fn edit_next_token_response(&self, edits: Vec<ResponseEdit>) -> Result<(), EditError> {
+        self.state.forge.response_edits.push(edits)
+    }
+
+    /// Drops the token-response edits still waiting.
+    pub fn clear_token_response_edits(&self) {
+        self.state.forge.response_edits.clear();
+    }
+
     /// Whether the issuer holds `code`, and whether it was redeemed: proof that an app never
     /// called the token endpoint with a code.
     pub fn code_status(&self, code: &str) -> CodeStatus {

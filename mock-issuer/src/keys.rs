@@ -71,6 +71,46 @@ pub enum TokenTyp {
     IdToken,
 }
 
+/// The RSA algorithms other than RS256 (RFC 7518 3.3, 3.5), for tokens signed by an RSA key
+/// under an algorithm it is not published for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RsaVariant {
+    Rs384,
+    Rs512,
+    Ps256,
+    Ps384,
+    Ps512,
+}
+
+impl RsaVariant {
+    pub const ALL: [RsaVariant; 5] = [
+        RsaVariant::Rs384,
+        RsaVariant::Rs512,
+        RsaVariant::Ps256,
+        RsaVariant::Ps384,
+        RsaVariant::Ps512,
+    ];
+
+    /// The JOSE `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RsaVariant::Rs384 => "RS384",
+            RsaVariant::Rs512 => "RS512",
+            RsaVariant::Ps256 => "PS256",
+            RsaVariant::Ps384 => "PS384",
+            RsaVariant::Ps512 => "PS512",
+        }
+    }
+
+    /// The variant a JOSE `alg` names.
+    pub fn from_jose(alg: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|variant| variant.as_str() == alg)
+    }
+}
+
 /// One signing key with everything derived from it computed once.
 pub struct SigningKey {
     kid: String,
@@ -252,6 +292,25 @@ impl SigningKey {
                 .unwrap_or_default(),
             Signer::Ed25519(pair) => pair.sign(message).as_ref().to_vec(),
         }
+    }
+
+    /// The signature of `message` by this RSA key under another RSA algorithm (for forged
+    /// tokens whose `alg` the key does not sign with); `None` for a key that is not RSA.
+    pub fn sign_rsa_variant(&self, variant: RsaVariant, message: &[u8]) -> Option<Vec<u8>> {
+        let Signer::Rsa(pair) = &self.signer else {
+            return None;
+        };
+        let padding: &'static dyn aws_lc_rs::signature::RsaEncoding = match variant {
+            RsaVariant::Rs384 => &aws_lc_rs::signature::RSA_PKCS1_SHA384,
+            RsaVariant::Rs512 => &aws_lc_rs::signature::RSA_PKCS1_SHA512,
+            RsaVariant::Ps256 => &aws_lc_rs::signature::RSA_PSS_SHA256,
+            RsaVariant::Ps384 => &aws_lc_rs::signature::RSA_PSS_SHA384,
+            RsaVariant::Ps512 => &aws_lc_rs::signature::RSA_PSS_SHA512,
+        };
+        let mut signature = vec![0u8; pair.public_modulus_len()];
+        pair.sign(padding, &SystemRandom::new(), message, &mut signature)
+            .ok()
+            .map(|()| signature)
     }
 
     /// `at_hash` / `c_hash` (Core 3.1.3.6, 3.3.2.11): the left half of the hash that matches

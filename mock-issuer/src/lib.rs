@@ -33,10 +33,13 @@
 //! - [`config`]: the TOML configuration, the embedded default, and its validation.
 //! - [`keys`]: signing keys parsed once into the crypto backend's types; the JWKS.
 //! - [`clock`] and [`random`]: injectable time and randomness (the deterministic mode).
-//! - [`state`]: the shared state and the stores of codes, refresh tokens, revocations,
-//!   sessions and login pages, each behind methods that keep its protocol.
-//! - [`store`]: the bounded map behind every store, and what a full one does (refuse, for
-//!   what guards replay and revocation; evict the oldest, for sessions).
+//! - [`state`]: the shared state: the configuration and keys (swapped whole at runtime) and
+//!   the stores, with the few protocols that span two stores (revoking a grant ends its
+//!   refresh family).
+//! - [`store`]: each store behind methods that keep its protocol (codes and their
+//!   redemption, refresh families, revocations, sessions and login pages), over the bounded
+//!   map, and what a full one does (refuse, for what guards replay and revocation; evict the
+//!   oldest, for sessions).
 //! - [`rules`]: the rules as plain functions: authorization requests, PKCE, login decisions,
 //!   client authentication, grants, what tokens contain, the metadata document, and which
 //!   origins may post to the issuer's own pages.

@@ -19,9 +19,11 @@ use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::random::TokenRng;
 use crate::rules::authorization::AuthorizationRequest;
 pub use crate::store::codes::{Claim, CodeGrant, CodeStatus, CodeStore};
-use crate::store::key_digest;
 use crate::store::refresh::RefreshStore;
 pub use crate::store::refresh::{Presented, RefreshFamily, RotationRace};
+use crate::store::revocations::RevocationStore;
+use crate::store::sessions::{LoginPages, SessionStore};
+pub use crate::store::sessions::{PendingLogin, PendingLoginError, Session};
 pub use crate::store::{BoundedMap, Expiring, KeyDigest, Overflow, StoreFull};
 
 /// Name of the issuer's own browser-session cookie.
@@ -80,11 +82,11 @@ pub struct IssuerState {
     codes: CodeStore,
     /// One entry per grant with a refresh token ([`crate::store::refresh`]).
     refresh_tokens: Mutex<RefreshStore>,
-    revocations: Mutex<Revocations>,
+    revocations: RevocationStore,
     /// Browser sessions, for [`limits::SESSION_LIFETIME`].
-    sessions: Mutex<BoundedMap<Session>>,
+    sessions: SessionStore,
     /// Login pages waiting for an answer.
-    interactions: Mutex<BoundedMap<PendingLogin>>,
+    interactions: LoginPages,
     /// Scripted faults, the request log, queued claims and the admin API switch.
     pub forge: ForgeState,
     /// How long the server waits for slow clients.
@@ -105,72 +107,6 @@ pub struct Login {
     /// The public id of the browser session this login started (`sid` in ID tokens, OpenID
     /// Front-Channel Logout 1.0 section 3); `None` for a login that started no session.
     pub sid: Option<String>,
-}
-
-/// What is revoked before its time: access tokens by `jti`, grants by id (every token they
-/// issued), and, when those maps are full of live entries and one more revocation must hold,
-/// everything issued until a moment (a watermark), so that revocation never fails open.
-#[derive(Debug)]
-struct Revocations {
-    /// `jti` -> the token's client and `exp`.
-    tokens: BoundedMap<Revoked>,
-    /// Grant id -> its client, and until when its tokens can still be valid.
-    grants: BoundedMap<Revoked>,
-    /// Per client: every token issued to it at or before this second is revoked.
-    issued_until: std::collections::HashMap<String, u64>,
-}
-
-/// A revocation record: whose it is, and until when it matters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Revoked {
-    client_id: String,
-    until: u64,
-}
-
-impl Expiring for Revoked {
-    fn expires_at(&self) -> u64 {
-        self.until
-    }
-}
-
-impl Revocations {
-    fn is_revoked(&self, jti: &str, grant: Option<&str>, client_id: &str, issued_at: u64) -> bool {
-        self.swept_by_watermark(client_id, issued_at)
-            || self.tokens.contains_key(jti)
-            || grant.is_some_and(|grant| self.grants.contains_key(grant))
-    }
-
-    fn swept_by_watermark(&self, client_id: &str, issued_at: u64) -> bool {
-        self.issued_until
-            .get(client_id)
-            .is_some_and(|&until| issued_at <= until)
-    }
-}
-
-/// The issuer's browser session (Core 3.1.2.3: reused by later requests, `prompt=none`).
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub login: Login,
-}
-
-/// An authorization request waiting for the user to choose on the login page, bound to the
-/// browser that was shown the page (its binding cookie) and to the page's form token.
-#[derive(Debug, Clone)]
-pub struct PendingLogin {
-    pub request: AuthorizationRequest,
-    pub expires_at: u64,
-    browser: KeyDigest,
-    form_token: KeyDigest,
-}
-
-/// Why a login page's answer was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PendingLoginError {
-    #[error("this login page has expired or was already answered; start the sign-in again")]
-    Unknown,
-    #[error("this login page was not shown in this browser; start the sign-in again")]
-    OtherBrowser,
 }
 
 /// How long the interactive login page stays valid.
@@ -254,20 +190,6 @@ impl StoreLimits {
             sessions: capacity,
             interactions: capacity,
         }
-    }
-}
-
-impl Expiring for Session {
-    fn expires_at(&self) -> u64 {
-        self.login
-            .auth_time
-            .saturating_add(limits::SESSION_LIFETIME)
-    }
-}
-
-impl Expiring for PendingLogin {
-    fn expires_at(&self) -> u64 {
-        self.expires_at
     }
 }
 
@@ -372,21 +294,9 @@ impl IssuerState {
                 limits.refresh_tokens,
                 refresh_key.as_bytes(),
             )),
-            revocations: Mutex::new(Revocations {
-                tokens: BoundedMap::new("revoked token", limits.revocations, Overflow::Refuse),
-                grants: BoundedMap::new("revoked grant", limits.revocations, Overflow::Refuse),
-                issued_until: std::collections::HashMap::new(),
-            }),
-            sessions: Mutex::new(BoundedMap::new(
-                "session",
-                limits.sessions,
-                Overflow::EvictOldest,
-            )),
-            interactions: Mutex::new(BoundedMap::new(
-                "login page",
-                limits.interactions,
-                Overflow::EvictOldest,
-            )),
+            revocations: RevocationStore::new(limits.revocations),
+            sessions: SessionStore::new(limits.sessions),
+            interactions: LoginPages::new(limits.interactions),
             forge: ForgeState::new(forge),
             timeouts,
             tenant: false,
@@ -494,7 +404,12 @@ impl IssuerState {
     ) -> String {
         let (token, forgotten) = lock(&self.refresh_tokens).start(grant, now);
         for family in forgotten {
-            self.revoke_grant_or_everything(&family.grant_id, &family.client_id, forgotten_until);
+            self.revoke_grant_or_everything(
+                &family.grant_id,
+                &family.client_id,
+                forgotten_until,
+                now,
+            );
         }
         token
     }
@@ -523,36 +438,23 @@ impl IssuerState {
         jti: &str,
         client_id: &str,
         exp: u64,
+        now: u64,
     ) -> Result<(), StoreFull> {
-        let now = self.now();
-        let record = Revoked {
-            client_id: client_id.to_owned(),
-            until: exp,
-        };
-        lock(&self.revocations)
-            .tokens
-            .insert(jti, record, now)
-            .map(drop)
+        self.revocations.revoke_token(jti, client_id, exp, now)
     }
 
     /// Revokes a grant of `client_id`: every access token that carries its id, until `until`
     /// (the latest `exp` any of them can have), and every refresh token of its family. Refused
     /// when the store is full of live revocations, and then nothing is revoked.
-    pub fn revoke_grant(&self, grant: &str, client_id: &str, until: u64) -> Result<(), StoreFull> {
-        let now = self.now();
-        {
-            let mut revocations = lock(&self.revocations);
-            // Revoking again only ever extends the record.
-            let until = revocations
-                .grants
-                .get(grant)
-                .map_or(until, |known| known.until.max(until));
-            let record = Revoked {
-                client_id: client_id.to_owned(),
-                until,
-            };
-            revocations.grants.insert(grant, record, now)?;
-        }
+    pub fn revoke_grant(
+        &self,
+        grant: &str,
+        client_id: &str,
+        until: u64,
+        now: u64,
+    ) -> Result<(), StoreFull> {
+        self.revocations
+            .revoke_grant(grant, client_id, until, now)?;
         lock(&self.refresh_tokens).end(grant);
         Ok(())
     }
@@ -562,22 +464,11 @@ impl IssuerState {
     /// revocations, every token issued to that client until now is revoked instead, with its
     /// refresh tokens. That revokes far more than asked, loudly, but never fails open, and it
     /// stays within the client whose grant it was.
-    pub fn revoke_grant_or_everything(&self, grant: &str, client_id: &str, until: u64) {
-        if self.revoke_grant(grant, client_id, until).is_ok() {
+    pub fn revoke_grant_or_everything(&self, grant: &str, client_id: &str, until: u64, now: u64) {
+        if self.revoke_grant(grant, client_id, until, now).is_ok() {
             return;
         }
-        let now = self.now();
-        {
-            let mut revocations = lock(&self.revocations);
-            revocations.issued_until.insert(client_id.to_owned(), now);
-            // The watermark covers every token of the client these entries were about.
-            revocations
-                .tokens
-                .retain(|_, record| record.client_id != client_id);
-            revocations
-                .grants
-                .retain(|_, record| record.client_id != client_id);
-        }
+        self.revocations.revoke_everything_of(client_id, now);
         lock(&self.refresh_tokens).end_client(client_id);
         tracing::error!(
             client_id,
@@ -595,36 +486,31 @@ impl IssuerState {
         client_id: &str,
         issued_at: u64,
     ) -> bool {
-        lock(&self.revocations).is_revoked(jti, grant, client_id, issued_at)
+        self.revocations
+            .is_token_revoked(jti, grant, client_id, issued_at)
     }
 
     /// Whether the grant `grant` of `client_id`, or everything issued to the client at
     /// `issued_at`, was revoked.
     pub fn is_grant_revoked(&self, grant: &str, client_id: &str, issued_at: u64) -> bool {
-        let revocations = lock(&self.revocations);
-        revocations.grants.contains_key(grant)
-            || revocations.swept_by_watermark(client_id, issued_at)
+        self.revocations
+            .is_grant_revoked(grant, client_id, issued_at)
     }
 
-    pub fn start_session(&self, login: Login) -> String {
+    /// Starts a browser session for `login`; returns the secret its cookie carries.
+    pub fn start_session(&self, login: Login, now: u64) -> String {
         let id = self.rng.secret();
-        let now = self.now();
-        // Sessions evict the oldest when full: a forgotten session only asks for a new login.
-        let _ = lock(&self.sessions).insert(&id, Session { login }, now);
+        self.sessions.start(&id, login, now);
         id
     }
 
     /// The session with this id, unless it has expired ([`limits::SESSION_LIFETIME`]).
-    pub fn session(&self, id: &str) -> Option<Session> {
-        let now = self.now();
-        lock(&self.sessions)
-            .get(id)
-            .filter(|session| session.expires_at() > now)
-            .cloned()
+    pub fn session(&self, id: &str, now: u64) -> Option<Session> {
+        self.sessions.get(id, now)
     }
 
     pub fn end_session(&self, id: &str) {
-        lock(&self.sessions).remove(id);
+        self.sessions.end(id);
     }
 
     /// Keeps an authorization request until the login page is answered, bound to the browser
@@ -633,18 +519,12 @@ impl IssuerState {
         &self,
         request: AuthorizationRequest,
         browser: &str,
+        now: u64,
     ) -> (String, String) {
         let id = self.rng.secret();
         let form_token = self.rng.secret();
-        let now = self.now();
-        let pending = PendingLogin {
-            request,
-            expires_at: now + LOGIN_PAGE_LIFETIME,
-            browser: key_digest(browser),
-            form_token: key_digest(&form_token),
-        };
-        // Login pages evict the oldest when full: a forgotten page only asks to start again.
-        let _ = lock(&self.interactions).insert(&id, pending, now);
+        self.interactions
+            .store(&id, &form_token, request, browser, now);
         (id, form_token)
     }
 
@@ -655,45 +535,30 @@ impl IssuerState {
         id: &str,
         browser: Option<&str>,
         form_token: Option<&str>,
+        now: u64,
     ) -> Result<AuthorizationRequest, PendingLoginError> {
-        use subtle::ConstantTimeEq as _;
-        let now = self.now();
-        let mut interactions = lock(&self.interactions);
-        let pending = interactions
-            .get(id)
-            .filter(|pending| pending.expires_at > now)
-            .ok_or(PendingLoginError::Unknown)?;
-        let matches = |expected: &KeyDigest, given: Option<&str>| {
-            given.is_some_and(|given| bool::from(key_digest(given).ct_eq(expected)))
-        };
-        if !(matches(&pending.browser, browser) && matches(&pending.form_token, form_token)) {
-            return Err(PendingLoginError::OtherBrowser);
-        }
-        interactions
-            .remove(id)
-            .map(|pending| pending.request)
-            .ok_or(PendingLoginError::Unknown)
+        self.interactions.take(id, browser, form_token, now)
     }
 
     /// How many entries each store holds now.
     pub fn store_sizes(&self) -> StoreSizes {
         let (codes, codes_refused) = self.codes.counts();
         let refresh = lock(&self.refresh_tokens);
-        let revocations = lock(&self.revocations);
-        let sessions = lock(&self.sessions);
-        let interactions = lock(&self.interactions);
+        let revocations = self.revocations.counts();
+        let (sessions, sessions_evicted) = self.sessions.counts();
+        let (interactions, pages_evicted) = self.interactions.counts();
         StoreSizes {
             codes,
             refresh_tokens: refresh.len(),
-            revoked_access_tokens: revocations.tokens.len(),
-            revoked_grants: revocations.grants.len(),
-            sessions: sessions.len(),
-            interactions: interactions.len(),
+            revoked_access_tokens: revocations.tokens,
+            revoked_grants: revocations.grants,
+            sessions,
+            interactions,
             request_log: self.forge.requests.len(),
             queued_claims: self.forge.queued_claims.len(),
-            evicted: refresh.evicted() + sessions.evicted() + interactions.evicted(),
-            refused: codes_refused + revocations.tokens.refused() + revocations.grants.refused(),
-            revoked_until: revocations.issued_until.values().copied().max(),
+            evicted: refresh.evicted() + sessions_evicted + pages_evicted,
+            refused: codes_refused + revocations.refused,
+            revoked_until: revocations.revoked_until,
         }
     }
 }

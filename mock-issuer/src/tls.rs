@@ -179,6 +179,37 @@ mod tests {
         );
     }
 
+    /// The server certificate verifies, under the generated authority, for every host asked
+    /// for and the loopback names, and for nothing else.
+    #[test]
+    fn the_server_certificate_is_valid_for_exactly_its_hosts() {
+        use tokio_rustls::rustls::client::WebPkiServerVerifier;
+        use tokio_rustls::rustls::client::danger::ServerCertVerifier as _;
+        use tokio_rustls::rustls::pki_types::{ServerName, UnixTime};
+        use tokio_rustls::rustls::{RootCertStore, crypto};
+
+        let identity = TlsIdentity::self_signed(["issuer.test", "10.1.2.3"]).unwrap();
+        let authority = identity.authority_pem().unwrap();
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(authority.as_bytes()).unwrap())
+            .unwrap();
+        let provider = Arc::new(crypto::aws_lc_rs::default_provider());
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
+        let verifies = |host: &str| {
+            let name = ServerName::try_from(host.to_owned()).unwrap();
+            verifier
+                .verify_server_cert(&identity.chain[0], &[], &name, &[], UnixTime::now())
+                .is_ok()
+        };
+        for host in ["issuer.test", "10.1.2.3", "localhost", "127.0.0.1", "::1"] {
+            assert!(verifies(host), "{host}");
+        }
+        assert!(!verifies("other.test"));
+    }
+
     #[test]
     fn files_without_a_certificate_or_key_are_named_in_the_error() {
         let dir = std::env::temp_dir().join(format!("oidc-forge-tls-{}", std::process::id()));

@@ -40,7 +40,7 @@ fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {
     let now = state.now();
     let session = jar
         .get(&state.session_cookie)
-        .and_then(|cookie| state.session(cookie.value()));
+        .and_then(|cookie| state.session(cookie.value(), now));
     match login::decide(&config, &request, session.as_ref(), now) {
         LoginDecision::Reuse(login) => {
             respond_with_code(state, &config, &request, login, None, now)
@@ -107,7 +107,7 @@ fn show_login_page(
         .map(|cookie| cookie.value().to_owned())
         .filter(|value| !value.is_empty())
         .unwrap_or_else(|| state.rng.secret());
-    let (interaction, form_token) = state.store_pending_login(request, &browser);
+    let (interaction, form_token) = state.store_pending_login(request, &browser, state.now());
     let mut response = pages::login_page(
         &state.issuer,
         &interaction,
@@ -152,7 +152,7 @@ pub(crate) fn sign_in(
         acr,
         sid: Some(state.rng.id()),
     };
-    let id = state.start_session(login.clone());
+    let id = state.start_session(login.clone(), now);
     let cookie = Cookie::build((state.session_cookie.clone(), id))
         .path("/")
         .http_only(true)

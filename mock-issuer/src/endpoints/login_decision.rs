@@ -32,11 +32,12 @@ pub async fn handle(
     if let Err(why) = params.check() {
         return pages::error_page("invalid_request", &why.to_string());
     }
+    let now = state.now();
     let browser = jar.get(LOGIN_BINDING_COOKIE).map(|cookie| cookie.value());
     let taken = params
         .get("interaction")
         .ok_or(PendingLoginError::Unknown)
-        .and_then(|id| state.take_pending_login(id, browser, params.get("form_token")));
+        .and_then(|id| state.take_pending_login(id, browser, params.get("form_token"), now));
     let request = match taken {
         Ok(request) => request,
         Err(why @ PendingLoginError::OtherBrowser) => {
@@ -61,7 +62,6 @@ pub async fn handle(
     let Some(user) = params.get("user").and_then(|sub| config.find_user(sub)) else {
         return pages::error_page("invalid_request", "no such user to sign in as").into_response();
     };
-    let now = state.now();
     let (login, cookie) = sign_in(&state, user.sub.to_string(), login::acr_for(&request), now);
     respond_with_code(&state, &config, &request, login, Some(cookie), now)
 }

@@ -47,7 +47,9 @@ pub async fn handle(
         Err(why) => return pages::logout_error_page(&why),
     };
     let session_id = jar.get(&state.session_cookie).map(|cookie| cookie.value());
-    if let Some((id, session)) = session_id.and_then(|id| Some((id, state.session(id)?))) {
+    if let Some((id, session)) =
+        session_id.and_then(|id| Some((id, state.session(id, state.now())?)))
+    {
         // Section 2: no question only when the hint belongs to this very session: the same
         // user, signed in in this browser (its `sid`). Another ID token of the user, from
         // another browser or an earlier session, is a hint for some other session.

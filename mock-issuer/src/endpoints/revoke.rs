@@ -52,7 +52,7 @@ fn revoke(state: &IssuerState, headers: &HeaderMap, params: &Params) -> Result<(
         // Past the `exp` of any access token of the grant issued until now.
         let until = now.saturating_add(config.lifetimes.access_token);
         return state
-            .revoke_grant(&family, &client.id, until)
+            .revoke_grant(&family, &client.id, until, now)
             .map_err(unavailable);
     }
     if let Ok(claims) = own_tokens::verify_access_token(state, token, now) {
@@ -60,7 +60,7 @@ fn revoke(state: &IssuerState, headers: &HeaderMap, params: &Params) -> Result<(
             return Err(not_yours());
         }
         state
-            .revoke_access_token(&claims.jti, &claims.client_id, claims.exp)
+            .revoke_access_token(&claims.jti, &claims.client_id, claims.exp, now)
             .map_err(unavailable)?;
     }
     // RFC 7009 2.2: an invalid or unknown token is not an error.

@@ -13,10 +13,10 @@ use crate::config::SigningAlg;
 use crate::keys::SigningKey;
 
 /// The key of "an attacker": `fixtures/keys/attacker-rs256.pem`, never published by the issuer.
-const ATTACKER_PEM: &str = include_str!("../../../fixtures/keys/attacker-rs256.pem");
+pub const ATTACKER_PEM: &str = include_str!("../../../fixtures/keys/attacker-rs256.pem");
 
-/// The attacker's key, parsed on first use.
-pub(super) fn attacker_key() -> Result<&'static SigningKey, MintError> {
+/// The attacker's key, parsed on first use: it signs what a test presents as a forgery.
+pub fn attacker_key() -> Result<&'static SigningKey, MintError> {
     static KEY: OnceLock<Result<SigningKey, String>> = OnceLock::new();
     KEY.get_or_init(|| SigningKey::from_pem("attacker-rs256", SigningAlg::RS256, ATTACKER_PEM))
         .as_ref()

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use super::attacker::{attacker_jwks, public_key_bytes};
+pub use super::attacker::{ATTACKER_PEM, attacker_jwks, attacker_key, public_key_bytes};
 use super::draft::Draft;
 use super::mutation::Context;
 pub use super::mutation::{
@@ -37,9 +37,11 @@ pub use super::mutation::{
     Mutation, MutationName, NoneSpelling, PublicKeyForm, UNKNOWN_CRITICAL_HEADER, UNKNOWN_KID,
     UNTRUSTED_AUDIENCE, parse_value,
 };
+pub use super::raw::{RawSigner, sign_raw};
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::config::{Config, SigningAlg, UserConfig, is_scope_char};
-use crate::keys::{KeySet, TokenTyp, header_json};
+pub use crate::keys::RsaVariant;
+use crate::keys::{KeySet, SigningKey, TokenTyp, header_json};
 use crate::random::TokenRng;
 use crate::rules::claims::{AccessTokenClaims, IdTokenClaims, released_user_claims};
 use crate::state::IssuerState;
@@ -454,23 +456,42 @@ impl TokenBuilder {
         for (name, value) in &self.claims {
             claims.insert(name.clone(), value.clone());
         }
-        let Value::Object(header) = header_json(key.alg(), key.kid(), self.kind.typ().as_str())
-        else {
-            return Err(MintError::Encode("the header is not an object".into()));
-        };
-
-        let mut draft = Draft::new(header, claims);
-        let context = Context {
-            typ: self.kind.typ(),
+        sign_mutated(
+            &minter.issuer,
+            &key,
+            self.kind,
+            claims,
+            &self.mutations,
             now,
-            issuer: &minter.issuer,
-            key: &key,
-        };
-        for mutation in &self.mutations {
-            mutation.apply(&mut draft, &context)?;
-        }
-        draft.encode(&key)
+        )
     }
+}
+
+/// Signs `claims` as a `kind` token of `issuer` by `key`, after applying `mutations`: the last
+/// step of every minted token, and how the forge makes a genuine token wrong in a given way
+/// ([`super::token_response`]).
+pub fn sign_mutated(
+    issuer: &str,
+    key: &SigningKey,
+    kind: TokenKind,
+    claims: Map<String, Value>,
+    mutations: &[Mutation],
+    now: u64,
+) -> Result<MintedToken, MintError> {
+    let Value::Object(header) = header_json(key.alg(), key.kid(), kind.typ().as_str()) else {
+        return Err(MintError::Encode("the header is not an object".into()));
+    };
+    let mut draft = Draft::new(header, claims);
+    let context = Context {
+        typ: kind.typ(),
+        now,
+        issuer,
+        key,
+    };
+    for mutation in mutations {
+        mutation.apply(&mut draft, &context)?;
+    }
+    draft.encode(key)
 }
 
 /// The JSON face of the builder (`POST /_forge/tokens`): every field optional, named as the

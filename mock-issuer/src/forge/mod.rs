@@ -8,7 +8,8 @@
 //! - [`mutation`]: the defects that make a token wrong in exactly one way: expired, not yet
 //!   valid, wrong issuer or audience, missing or mistyped claims, `alg: none`, RS256 to HS256
 //!   key confusion, foreign keys, header tricks, broken signatures; each edits the builder's
-//!   draft (`draft`) before it is signed, some with the attacker's key (`attacker`).
+//!   draft (`draft`) before it is signed, some with the attacker's key (`attacker`); and the raw
+//!   hook (`raw`, [`mint::sign_raw`]) for header and claims text signed exactly as written.
 //! - [`faults`]: scripted failures per endpoint (status and RFC error, delay, closed connection,
 //!   malformed JSON) for the next request, the next N, or until cleared; a rejected
 //!   authorization code; an unreachable JWKS.
@@ -16,6 +17,8 @@
 //!   published.
 //! - [`users`] and [`claims`]: users, their claims and permissions changed at runtime, and claims
 //!   queued for the next token response.
+//! - [`token_response`]: edits of the next token response: an ID token re-signed with a defect,
+//!   or members set and removed, for an app's login callback to face.
 //! - [`request_log`]: a bounded log of what clients sent, secrets redacted on insertion.
 //! - [`middleware`]: the one layer in front of the endpoints that fires faults and records
 //!   requests; when nothing is scripted and the log is off it costs one atomic load.
@@ -27,8 +30,10 @@ pub mod faults;
 pub mod middleware;
 pub mod mint;
 pub mod mutation;
+mod raw;
 pub mod request_log;
 pub mod rotation;
+pub mod token_response;
 pub mod users;
 
 /// Path of the admin API, relative to the issuer URL.
@@ -63,6 +68,7 @@ pub struct ForgeState {
     pub faults: faults::Faults,
     pub requests: request_log::RequestLog,
     pub queued_claims: claims::ClaimQueue,
+    pub response_edits: token_response::ResponseEdits,
 }
 
 impl ForgeState {
@@ -71,6 +77,7 @@ impl ForgeState {
             faults: faults::Faults::default(),
             requests: request_log::RequestLog::new(options.request_log_capacity),
             queued_claims: claims::ClaimQueue::default(),
+            response_edits: token_response::ResponseEdits::default(),
             options,
         }
     }

@@ -12,6 +12,8 @@
 
 pub mod codes;
 pub mod refresh;
+pub mod revocations;
+pub mod sessions;
 
 use std::collections::{BTreeMap, HashMap};
 

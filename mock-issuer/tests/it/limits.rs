@@ -3,6 +3,7 @@
 //! 15.5.15 414, RFC 6585 5 431; the bodies are RFC 6749 5.2 JSON errors where the issuer writes
 //! them); the stores and queues stay within their caps.
 
+use oidc_forge::MockIssuer;
 use oidc_forge::forge::claims::{ClaimsError, MAX_QUEUED};
 use oidc_forge::server::{
     BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BEARER_TOKEN_BYTES, MAX_BODY_BYTES,
@@ -143,6 +144,25 @@ async fn a_chunked_body_without_length_is_cut_at_the_limit_too() {
     assert_invalid_request(&json_body_of(&response), "limited to");
 }
 
+/// The same with the request log off: the server's limit alone holds, however the body is cut
+/// into frames (the log, when on, reads bodies under the same limit).
+#[tokio::test]
+async fn a_chunked_body_is_cut_at_the_limit_with_the_request_log_off() {
+    let h = crate::support::start_built(MockIssuer::builder().request_log_capacity(0)).await;
+    let chunk = "a".repeat(1024);
+    let mut request = String::from(
+        "POST /introspect HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    for _ in 0..(MAX_BODY_BYTES / chunk.len() + 2) {
+        request.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    request.push_str("0\r\n\r\n");
+    let response = raw_exchange(h.issuer.local_addr(), request.as_bytes()).await;
+    assert_eq!(status_of(&response), 413, "{response}");
+    assert_invalid_request(&json_body_of(&response), "limited to");
+}
+
 #[tokio::test]
 async fn a_uri_over_the_limit_is_414() {
     let h = start().await;
@@ -159,6 +179,14 @@ async fn a_uri_over_the_limit_is_414() {
     let fits = "s".repeat(MAX_URI_BYTES - 400);
     let answer = h.authorize(&[("state", &fits)]).await;
     assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    // The limit itself is served, one byte more is not.
+    for (extra, status) in [(0, 200), (1, 414)] {
+        let path = "/.well-known/jwks.json?pad=";
+        let target = format!("{path}{}", "p".repeat(MAX_URI_BYTES - path.len() + extra));
+        let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let response = raw_exchange(h.issuer.local_addr(), request.as_bytes()).await;
+        assert_eq!(status_of(&response), status, "{} bytes", target.len());
+    }
     // Whatever the constant says, the long authorization URLs real apps build (a 4 KiB state,
     // well under browsers' 8 KiB) are served.
     let long_state = "s".repeat(4096);

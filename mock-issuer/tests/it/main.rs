@@ -12,6 +12,7 @@ mod forge_faults;
 mod forge_keys_users;
 mod forge_mint;
 mod forge_requests;
+mod forge_token_response;
 mod introspect_revoke;
 mod limits;
 mod logout;

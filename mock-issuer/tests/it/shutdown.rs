@@ -109,3 +109,35 @@ async fn idle_keep_alive_connections_do_not_hold_shutdown_up() {
             .is_err()
     );
 }
+
+/// `server::run`, for a caller with its own listener and state: it serves until its shutdown
+/// future completes, then returns.
+#[tokio::test]
+async fn run_serves_a_state_on_a_listener_until_shutdown() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let issuer = format!("http://{addr}");
+    let state = MockIssuer::builder().build_state(&issuer).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(oidc_forge::server::run(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let discovery = http()
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.status(), StatusCode::OK);
+    let document: serde_json::Value = discovery.json().await.unwrap();
+    assert_eq!(document["issuer"], issuer.as_str());
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), served)
+        .await
+        .expect("run returns after shutdown")
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the port is closed"
+    );
+}

@@ -168,7 +168,7 @@ pub async fn d29_weak_hmac_secret() -> Outcome {
     let good = format!(
         "{}\n[[keys]]\nkid = \"rsa\"\nalg = \"RS256\"\npem = '''\n{}'''\n",
         oidc_forge::config::DEFAULT_CONFIG_TOML,
-        crate::mint::ATTACKER_PEM
+        oidc_forge::forge::mint::ATTACKER_PEM
     );
     let config = oidc_forge::Config::from_toml_str(&good, "good.toml").map_err(setup)?;
     oidc_forge::MockIssuer::start(config)

@@ -12,19 +12,19 @@ use crate::runner::api_flow::mutation_name;
 use crate::scenario::{Failure, Outcome, Pass, setup};
 use crate::{ensure, ensure_eq};
 use oidc_forge::forge::mint::{Mutation, NoneSpelling, PublicKeyForm, TokenBuilder};
+use oidc_forge::forge::token_response::ResponseEdit;
 
 use super::*;
 
 // ----------------------------------------- ID-token halves: through the web example's login
 //
-// The forge's queued claims keep the issuer's signature, and its faults answer errors only, so
-// a forged ID token cannot come out of the issuer's token endpoint as such. Instead the web
-// example logs in through a proxy in front of the token endpoint that swaps the issuer's ID
-// token for the forged one, minted by the forge for that very login (its nonce, the `at_hash`
-// of the access token the issuer really issued). The callback must refuse it and set no
-// session; the same swap with a valid token logs in.
+// The forge's token-response edit puts the forged ID token in the issuer's own token response,
+// minted for that very login (its nonce, the `at_hash` of the access token the issuer really
+// issued). The callback must refuse it and set no session; the same edit with a valid token
+// logs in.
 
-/// What the proxy knows when it swaps the ID token.
+/// What a login's ID token is made from: its nonce, and the access token the issuer really
+/// issued with it (for `at_hash`).
 struct LoginContext {
     nonce: String,
     access_token: String,
@@ -33,12 +33,11 @@ struct LoginContext {
 /// Makes the ID token one login receives.
 type MakeIdToken = Box<dyn FnOnce(&LoginContext) -> Result<String, Failure> + Send>;
 
-/// The web example behind a token-response proxy that delivers scenario-made ID tokens.
+/// The web example, whose next token response carries scenario-made ID tokens through the
+/// forge's token-response edits.
 struct IdBench {
     web: WebEnv,
-    /// The nonce of the login in progress and how to make its ID token.
-    next: Arc<std::sync::Mutex<Option<(String, MakeIdToken)>>>,
-    /// Why the last swap could not mint, if it could not.
+    /// Why the last edit could not mint, if it could not.
     error: Arc<std::sync::Mutex<Option<String>>>,
 }
 
@@ -54,49 +53,11 @@ fn base(minter: &oidc_forge::forge::mint::Minter, login: &LoginContext) -> Token
 
 impl IdBench {
     async fn start() -> Result<Self, Failure> {
-        let (listener, url, issuer) = WebEnv::prepare(|_| {}).await?;
-        let next: Arc<std::sync::Mutex<Option<(String, MakeIdToken)>>> = Arc::default();
-        let error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
-        let (swap, failed) = (next.clone(), error.clone());
-        let proxy = crate::env::TokenRewriter::start(
-            issuer.iss(),
-            Arc::new(move |response| {
-                let Some((nonce, make)) = oidc_forge::state::lock(&swap).take() else {
-                    return;
-                };
-                let login = LoginContext {
-                    nonce,
-                    access_token: response["access_token"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                };
-                match make(&login) {
-                    Ok(token) => {
-                        response.insert("id_token".into(), token.into());
-                    }
-                    Err(failure) => {
-                        *oidc_forge::state::lock(&failed) = Some(failure.to_string());
-                        response.remove("id_token");
-                    }
-                }
-            }),
-        )
-        .await?;
-        let clock = Arc::new(oidc_forge_client::clock::FixedClock::new(env::NOW));
-        let client = oidc_forge_client::Client::builder(issuer.iss(), WEB_CLIENT.0)
-            .client_secret(WEB_CLIENT.1)
-            .discovery_url(&proxy.discovery_url)
-            .clock(clock.clone() as Arc<dyn oidc_forge_client::clock::Clock>)
-            .http_client(crate::http::client())
-            .build()
-            .map_err(setup)?;
         let bench = Self {
-            web: WebEnv::launch(listener, url, issuer, client, clock, false)?,
-            next,
-            error,
+            web: WebEnv::start(|_| {}).await?,
+            error: Arc::default(),
         };
-        // The valid twin: a forge-minted ID token swapped in the same way logs in.
+        // The valid twin: a forge-minted ID token delivered in the same way logs in.
         let twin = bench.forge(Vec::new());
         bench.accepts(twin, "the forge's valid ID token").await?;
         Ok(bench)
@@ -108,13 +69,31 @@ impl IdBench {
         let (authorize, query) =
             crate::runner::web_flow::start_login(&self.web, &mut browser).await?;
         let nonce = query.get("nonce").cloned().unwrap_or_default();
-        *oidc_forge::state::lock(&self.next) = Some((nonce, make));
+        let failed = self.error.clone();
+        let edit = ResponseEdit::IdTokenMadeBy(Box::new(move |genuine| {
+            let login = LoginContext {
+                nonce,
+                access_token: genuine.access_token.to_owned(),
+            };
+            make(&login).map_err(|failure| {
+                let why = failure.to_string();
+                *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.clone());
+                why
+            })
+        }));
+        self.web.issuer.issuer.clear_token_response_edits();
+        self.web
+            .issuer
+            .issuer
+            .edit_next_token_response(vec![edit])
+            .map_err(setup)?;
         let issued = browser.get(&authorize).await?;
         let callback = issued
             .location
             .ok_or_else(|| Failure::setup("the issuer did not redirect back"))?;
         let page = browser.get(&callback).await?;
-        if let Some(error) = oidc_forge::state::lock(&self.error).take() {
+        let error = self.error.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(error) = error {
             return Err(Failure::setup(format!("cannot mint the ID token: {error}")));
         }
         Ok(page)

@@ -22,6 +22,7 @@ pub mod claims;
 pub mod faults;
 pub mod keys;
 pub mod requests;
+pub mod token_response;
 pub mod tokens;
 pub mod users;
 
@@ -42,6 +43,7 @@ use crate::forge::claims::ClaimsError;
 use crate::forge::faults::FaultError;
 use crate::forge::mint::MintError;
 use crate::forge::rotation::RotationError;
+use crate::forge::token_response::EditError;
 use crate::forge::users::UserError;
 use crate::rules::origin;
 use crate::state::AppState;
@@ -83,6 +85,12 @@ fn router() -> Router<AppState> {
             "/claims/queue",
             get(claims::list).post(claims::queue).delete(claims::clear),
         )
+        .route(
+            "/token-response",
+            get(token_response::list)
+                .post(token_response::edit)
+                .delete(token_response::clear),
+        )
         .route("/requests", get(requests::list).delete(requests::clear))
 }
 
@@ -96,6 +104,7 @@ pub async fn index() -> Response {
             "GET /_forge/keys", "POST /_forge/keys/rotate",
             "GET|PUT /_forge/users", "GET|PATCH|DELETE /_forge/users/{email_or_sub}",
             "GET|POST|DELETE /_forge/claims/queue",
+            "GET|POST|DELETE /_forge/token-response",
             "GET|DELETE /_forge/requests",
         ]
     }))
@@ -233,6 +242,8 @@ pub enum AdminError {
     User(#[from] UserError),
     #[error(transparent)]
     Claims(#[from] ClaimsError),
+    #[error(transparent)]
+    Edit(#[from] EditError),
 }
 
 impl AdminError {
@@ -256,6 +267,7 @@ impl AdminError {
             AdminError::Rotation(_) => (StatusCode::BAD_REQUEST, "invalid_rotation"),
             AdminError::User(_) => (StatusCode::BAD_REQUEST, "invalid_user"),
             AdminError::Claims(_) => (StatusCode::BAD_REQUEST, "invalid_claims"),
+            AdminError::Edit(_) => (StatusCode::BAD_REQUEST, "invalid_edit"),
         }
     }
 }

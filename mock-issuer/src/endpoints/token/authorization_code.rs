@@ -37,6 +37,7 @@ pub(super) fn exchange<'a>(request: &Request<'a>) -> Result<Issue<'a>, OAuthErro
                 &grant_id,
                 &client_id,
                 grants::revocation_lifetime(config, now),
+                now,
             );
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used; the tokens issued for it are revoked (RFC 6749 4.1.2)",

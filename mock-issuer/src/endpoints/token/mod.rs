@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use crate::config::{ClientConfig, Config, GrantType, UserConfig};
 use crate::endpoints::{ParsedForm, form_params};
 use crate::error::{OAuthError, no_store_json};
+use crate::forge::token_response;
 use crate::keys::SigningKey;
 use crate::params::Params;
 use crate::rules::tokens::{self, Grant, IssueError, Issuer, Subject};
@@ -104,8 +105,27 @@ fn exchange(
         GrantType::ClientCredentials => client_credentials::exchange(&request)?,
     };
     let response = issue_tokens(&request, &key, issue)?;
-    let json = serde_json::to_string(&response)
-        .map_err(|e| OAuthError::invalid_request(format!("cannot encode the response: {e}")))?;
+    let encoding =
+        |e: serde_json::Error| OAuthError::server_error(format!("cannot encode the response: {e}"));
+    // Edits the forge scripted for this response: one atomic load when there are none.
+    let json = match state.forge.response_edits.take() {
+        None => serde_json::to_string(&response).map_err(encoding)?,
+        Some(edits) => {
+            let serde_json::Value::Object(mut members) =
+                serde_json::to_value(&response).map_err(encoding)?
+            else {
+                return Err(OAuthError::server_error("the response is not an object"));
+            };
+            let signer = token_response::Signer {
+                url: &state.issuer,
+                key: &key,
+                now: request.now,
+            };
+            token_response::apply(edits, &mut members, signer)
+                .map_err(|why| OAuthError::server_error(why.to_string()))?;
+            serde_json::to_string(&members).map_err(encoding)?
+        }
+    };
     Ok((json, grant_type))
 }
 
@@ -171,7 +191,7 @@ fn revoke_again_if_revoked_meanwhile(
     exp: u64,
 ) {
     if state.is_grant_revoked(grant, client_id, now) {
-        state.revoke_grant_or_everything(grant, client_id, exp);
+        state.revoke_grant_or_everything(grant, client_id, exp, now);
     }
 }
 
@@ -191,7 +211,7 @@ mod tests {
             .build_state("http://issuer.test")
             .unwrap();
         // The concurrent revocation, recorded until NOW + 10.
-        state.revoke_grant_or_everything("grant-1", "forge-web", NOW + 10);
+        state.revoke_grant_or_everything("grant-1", "forge-web", NOW + 10, NOW);
         revoke_again_if_revoked_meanwhile(&state, "grant-1", "forge-web", NOW, NOW + 3600);
         revoke_again_if_revoked_meanwhile(&state, "grant-2", "forge-web", NOW, NOW + 3600);
         clock.set(NOW + 60);

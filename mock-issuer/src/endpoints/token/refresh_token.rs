@@ -27,6 +27,7 @@ pub(super) fn exchange<'a>(request: &Request<'a>) -> Result<Issue<'a>, OAuthErro
                 &family,
                 &grant.client_id,
                 grants::revocation_lifetime(config, now),
+                now,
             );
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used; its grant is revoked (RFC 9700 4.14.2)",
