@@ -5,14 +5,13 @@
 //! client is configured with `introspect_any_token` (RFC 7662 4: a token's contents are not
 //! every client's to read).
 
-use axum::body::Bytes;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::config::ClientConfig;
-use crate::endpoints::{ParsedForm, form_params};
+use crate::endpoints::Form;
 use crate::error::{OAuthError, no_store_json};
 use crate::params::Params;
 use crate::rules::{client_auth, own_tokens};
@@ -20,14 +19,10 @@ use crate::state::{AppState, IssuerState, Presented};
 
 pub async fn handle(
     State(state): State<AppState>,
-    parsed: Option<Extension<ParsedForm>>,
     headers: HeaderMap,
-    body: Bytes,
+    Form(params): Form,
 ) -> Response {
-    let parsed = parsed.map(|Extension(form)| form);
-    match form_params(&headers, parsed, &body)
-        .and_then(|params| introspect(&state, &headers, &params))
-    {
+    match introspect(&state, &headers, &params) {
         Ok(answer) => no_store_json(answer.to_string()),
         Err(error) => error.into_response(),
     }

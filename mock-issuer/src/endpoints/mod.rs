@@ -13,6 +13,8 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 
@@ -37,25 +39,39 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
 }
 
 /// The parameters of an `application/x-www-form-urlencoded` body (RFC 6749 4.1.3, 3.2:
-/// parameters at most once): the forge layer's parse when it made one, else this one.
-pub(crate) fn form_params(
-    headers: &HeaderMap,
-    parsed: Option<ParsedForm>,
-    body: &[u8],
-) -> Result<Params, OAuthError> {
-    let params = match parsed {
-        Some(ParsedForm(params)) => params,
-        None if is_form(headers) => Params::parse(body),
-        None => {
-            return Err(OAuthError::invalid_request(
-                "the body must be application/x-www-form-urlencoded (RFC 6749 4.1.3)",
-            ));
-        }
-    };
-    params
-        .check()
-        .map_err(|why| OAuthError::invalid_request(why.to_string()))?;
-    Ok(params)
+/// parameters at most once), as an extractor: the forge layer's parse when it made one, else
+/// parsed here. Anything else is refused as `invalid_request`.
+#[derive(Debug)]
+pub struct Form(pub Params);
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = OAuthError;
+
+    async fn from_request(mut request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let parsed = request.extensions_mut().remove::<ParsedForm>();
+        let declared_form = is_form(request.headers());
+        let params = match parsed {
+            Some(ParsedForm(params)) => params,
+            None if declared_form => {
+                let body = Bytes::from_request(request, state)
+                    .await
+                    .map_err(|rejection| {
+                        OAuthError::invalid_request(rejection.body_text())
+                            .with_status(rejection.status())
+                    })?;
+                Params::parse(&body)
+            }
+            None => {
+                return Err(OAuthError::invalid_request(
+                    "the body must be application/x-www-form-urlencoded (RFC 6749 4.1.3)",
+                ));
+            }
+        };
+        params
+            .check()
+            .map_err(|why| OAuthError::invalid_request(why.to_string()))?;
+        Ok(Form(params))
+    }
 }
 
 /// The issuer's endpoints, with their paths relative to the issuer URL.

@@ -5,12 +5,11 @@
 //! store is full of live revocations, the answer is 503 and nothing is revoked (RFC 7009
 //! 2.2.1: the client must assume the token still exists).
 
-use axum::body::Bytes;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::endpoints::{ParsedForm, form_params};
+use crate::endpoints::Form;
 use crate::error::{OAuthError, no_store_json};
 use crate::params::Params;
 use crate::rules::{client_auth, own_tokens};
@@ -18,13 +17,10 @@ use crate::state::{AppState, IssuerState, Presented, StoreFull};
 
 pub async fn handle(
     State(state): State<AppState>,
-    parsed: Option<Extension<ParsedForm>>,
     headers: HeaderMap,
-    body: Bytes,
+    Form(params): Form,
 ) -> Response {
-    let parsed = parsed.map(|Extension(form)| form);
-    match form_params(&headers, parsed, &body).and_then(|params| revoke(&state, &headers, &params))
-    {
+    match revoke(&state, &headers, &params) {
         Ok(()) => (StatusCode::OK, no_store_json("")).into_response(),
         Err(error) => error.into_response(),
     }

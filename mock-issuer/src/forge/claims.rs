@@ -5,14 +5,10 @@
 //! The token endpoint checks the queue on every issuance, so an empty queue costs one atomic
 //! load and nothing else.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::state::lock;
+use super::queue::{Full, NextResponses};
 
 /// Which tokens of the response get the claims.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,43 +82,36 @@ pub struct TakenClaims {
     pub id_token: Map<String, Value>,
 }
 
-/// The queue. Lock-free when empty.
-#[derive(Debug, Default)]
-pub struct ClaimQueue {
-    len: AtomicUsize,
-    queue: Mutex<VecDeque<QueuedClaims>>,
+/// The queue, one entry per token response (a bounded queue, lock-free when empty).
+#[derive(Debug)]
+pub struct ClaimQueue(NextResponses<QueuedClaims>);
+
+impl Default for ClaimQueue {
+    fn default() -> Self {
+        Self(NextResponses::new(MAX_QUEUED))
+    }
 }
 
 impl ClaimQueue {
     /// Queues `claims` for the next token response without one, unless [`MAX_QUEUED`] wait.
     pub fn push(&self, claims: QueuedClaims) -> Result<(), ClaimsError> {
-        let mut queue = lock(&self.queue);
-        if queue.len() >= MAX_QUEUED {
-            return Err(ClaimsError::QueueFull(queue.len()));
-        }
-        queue.push_back(claims);
-        self.len.store(queue.len(), Ordering::Release);
-        Ok(())
+        self.0
+            .push(claims)
+            .map_err(|Full(waiting)| ClaimsError::QueueFull(waiting))
     }
 
     /// How many entries wait.
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Acquire)
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
 
     /// Takes the entry for the next token response, if any.
     pub fn take(&self) -> Option<TakenClaims> {
-        if self.len.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        let mut queue = lock(&self.queue);
-        let entry = queue.pop_front();
-        self.len.store(queue.len(), Ordering::Release);
-        let entry = entry?;
+        let entry = self.0.take()?;
         let mut taken = TakenClaims::default();
         if entry.applies_to_access_token() {
             taken.access_token = entry.claims.clone();
@@ -134,13 +123,11 @@ impl ClaimQueue {
     }
 
     pub fn pending(&self) -> Vec<QueuedClaims> {
-        lock(&self.queue).iter().cloned().collect()
+        self.0.pending()
     }
 
     pub fn clear(&self) {
-        let mut queue = lock(&self.queue);
-        queue.clear();
-        self.len.store(0, Ordering::Release);
+        self.0.clear();
     }
 }
 

@@ -30,6 +30,7 @@ pub mod faults;
 pub mod middleware;
 pub mod mint;
 pub mod mutation;
+mod queue;
 mod raw;
 pub mod request_log;
 pub mod rotation;

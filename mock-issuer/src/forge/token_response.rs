@@ -4,12 +4,8 @@
 //! language, without a proxy: the ID token is re-signed from the genuine one's claims (its
 //! nonce, `at_hash`, `sid`), so that it is wrong in exactly the scripted way.
 //!
-//! Each edit is consumed by one successful token response (any grant), in the order queued; an
-//! empty queue costs the token endpoint one atomic load.
-
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! Each edit is consumed by one successful token response (any grant), in the order queued
+//! (a bounded queue, lock-free when empty).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::mint::{MintError, Mutation, TokenKind, sign_mutated};
+use super::queue::{Full, NextResponses};
 use crate::keys::SigningKey;
-use crate::state::lock;
 
 /// Most edits that may wait at once.
 pub const MAX_QUEUED_EDITS: usize = 1_000;
@@ -115,11 +111,14 @@ pub enum EditError {
     Made(String),
 }
 
-/// The edits waiting, each for one response. Lock-free when empty.
-#[derive(Debug, Default)]
-pub struct ResponseEdits {
-    len: AtomicUsize,
-    queue: Mutex<VecDeque<Vec<ResponseEdit>>>,
+/// The edits waiting, each for one response (a bounded queue, lock-free when empty).
+#[derive(Debug)]
+pub struct ResponseEdits(NextResponses<Vec<ResponseEdit>>);
+
+impl Default for ResponseEdits {
+    fn default() -> Self {
+        Self(NextResponses::new(MAX_QUEUED_EDITS))
+    }
 }
 
 impl ResponseEdits {
@@ -128,38 +127,26 @@ impl ResponseEdits {
         if edits.is_empty() {
             return Err(EditError::Empty);
         }
-        let mut queue = lock(&self.queue);
-        if queue.len() >= MAX_QUEUED_EDITS {
-            return Err(EditError::QueueFull(queue.len()));
-        }
-        queue.push_back(edits);
-        self.len.store(queue.len(), Ordering::Release);
-        Ok(())
+        self.0
+            .push(edits)
+            .map_err(|Full(waiting)| EditError::QueueFull(waiting))
     }
 
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Acquire)
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
 
     pub fn clear(&self) {
-        let mut queue = lock(&self.queue);
-        queue.clear();
-        self.len.store(0, Ordering::Release);
+        self.0.clear();
     }
 
     /// Takes the edits for the response being answered, if any.
     pub fn take(&self) -> Option<Vec<ResponseEdit>> {
-        if self.is_empty() {
-            return None;
-        }
-        let mut queue = lock(&self.queue);
-        let edits = queue.pop_front();
-        self.len.store(queue.len(), Ordering::Release);
-        edits
+        self.0.take()
     }
 }
 

@@ -13,13 +13,12 @@ mod refresh_token;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::{ClientConfig, Config, GrantType, UserConfig};
-use crate::endpoints::{ParsedForm, form_params};
+use crate::endpoints::Form;
 use crate::error::{OAuthError, no_store_json};
 use crate::forge::token_response;
 use crate::keys::SigningKey;
@@ -38,14 +37,10 @@ pub struct NotForPages;
 
 pub async fn handle(
     State(state): State<AppState>,
-    parsed: Option<Extension<ParsedForm>>,
     headers: HeaderMap,
-    body: Bytes,
+    Form(params): Form,
 ) -> Response {
-    let parsed = parsed.map(|Extension(form)| form);
-    match form_params(&headers, parsed, &body)
-        .and_then(|params| exchange(&state, &headers, &params))
-    {
+    match exchange(&state, &headers, &params) {
         Ok((json, GrantType::ClientCredentials)) => {
             let mut response = no_store_json(json);
             response.extensions_mut().insert(NotForPages);
