@@ -242,7 +242,7 @@ pub struct ClientConfig {
     /// Algorithm of this client's tokens. `None`: the first configured key's.
     #[serde(default)]
     pub signing_alg: Option<SigningAlg>,
-    /// RFC 8252 7.3: a registered `http` loopback URI (127.0.0.1, [::1], localhost), redirect
+    /// RFC 8252 7.3: a registered `http` loopback URI (`127.0.0.1`, `[::1]`, `localhost`), redirect
     /// or post-logout, matches with any port, for apps that pick their port when they start.
     /// Off by default: then URIs match exactly.
     #[serde(default)]

@@ -209,7 +209,7 @@ impl MockIssuer {
         self.addr
     }
 
-    /// Where [`url`](Self::url) came from: given, configured, or the configured loopback URL
+    /// Where [`url`](Issuer::url) came from: given, configured, or the configured loopback URL
     /// with the port actually bound.
     pub fn issuer_source(&self) -> &IssuerSource {
         &self.issuer_source

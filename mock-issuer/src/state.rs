@@ -468,6 +468,9 @@ impl IssuerState {
         if self.revoke_grant(grant, client_id, until, now).is_ok() {
             return;
         }
+        // The moment of the revocation: a concurrent request may have issued tokens since this
+        // one read its clock, and the watermark must cover them.
+        let now = now.max(self.now());
         self.revocations.revoke_everything_of(client_id, now);
         lock(&self.refresh_tokens).end_client(client_id);
         tracing::error!(

@@ -1,14 +1,14 @@
 //! `GET|POST /authorize`: the authorization code flow (RFC 6749 4.1.1, Core 3.1.2).
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::config::Config;
-use crate::endpoints::Endpoint;
+use crate::endpoints::{Endpoint, ParsedForm, page_form};
 use crate::pages;
 use crate::params::Params;
 use crate::rules::authorization::{self, AuthorizationError, AuthorizationRequest};
@@ -27,8 +27,13 @@ pub async fn handle_get(
 }
 
 /// Core 3.1.2.1: the authorization endpoint accepts POST with a form body too.
-pub async fn handle_post(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> Response {
-    authorize(&state, jar, &Params::parse(&body))
+pub async fn handle_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    parsed: Option<Extension<ParsedForm>>,
+    body: Bytes,
+) -> Response {
+    authorize(&state, jar, &page_form(parsed, &body))
 }
 
 fn authorize(state: &IssuerState, jar: CookieJar, params: &Params) -> Response {

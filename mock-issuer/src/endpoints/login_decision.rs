@@ -7,14 +7,14 @@
 //! another site could post its own interaction and sign the victim in as a user it chose.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
 use crate::endpoints::authorize::{authorization_error, respond_with_code, sign_in};
+use crate::endpoints::{ParsedForm, page_form};
 use crate::pages;
-use crate::params::Params;
 use crate::rules::authorization::AuthorizationError;
 use crate::rules::{login, origin};
 use crate::state::{AppState, LOGIN_BINDING_COOKIE, PendingLoginError};
@@ -23,12 +23,13 @@ pub async fn handle(
     State(state): State<AppState>,
     headers: HeaderMap,
     jar: CookieJar,
+    parsed: Option<Extension<ParsedForm>>,
     body: Bytes,
 ) -> Response {
     if let Err(why) = origin::check_same_origin(&state.origin, &headers) {
         return pages::cross_site_page(&why.to_string());
     }
-    let params = Params::parse(&body);
+    let params = page_form(parsed, &body);
     if let Err(why) = params.check() {
         return pages::error_page("invalid_request", &why.to_string());
     }

@@ -14,7 +14,7 @@
 //!   registered URI as a link instead of redirecting.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::config::{Config, LoginMode};
 use crate::endpoints::authorize::redirect_to_client;
+use crate::endpoints::{ParsedForm, page_form};
 use crate::pages;
 use crate::params::Params;
 use crate::rules::{origin, own_tokens};
@@ -34,10 +35,11 @@ pub async fn handle(
     headers: HeaderMap,
     jar: CookieJar,
     RawQuery(query): RawQuery,
+    parsed: Option<Extension<ParsedForm>>,
     body: Bytes,
 ) -> Response {
     let params = if method == Method::POST {
-        Params::parse(&body)
+        page_form(parsed, &body)
     } else {
         Params::parse(query.unwrap_or_default().as_bytes())
     };

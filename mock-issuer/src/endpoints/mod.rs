@@ -14,7 +14,7 @@ pub mod token;
 pub mod userinfo;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{Extension, FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +71,15 @@ impl<S: Send + Sync> FromRequest<S> for Form {
             .check()
             .map_err(|why| OAuthError::invalid_request(why.to_string()))?;
         Ok(Form(params))
+    }
+}
+
+/// The parameters of a page's POST body: the forge layer's parse when it made one, else the
+/// body's. Pages answer bad input with their own error pages, so no content-type rule here.
+pub(crate) fn page_form(parsed: Option<Extension<ParsedForm>>, body: &[u8]) -> Params {
+    match parsed {
+        Some(Extension(ParsedForm(params))) => params,
+        None => Params::parse(body),
     }
 }
 
@@ -229,6 +238,7 @@ mod tests {
     fn every_endpoint_round_trips_through_its_name_and_path() {
         for endpoint in Endpoint::ALL {
             assert_eq!(endpoint.as_str().parse::<Endpoint>(), Ok(endpoint));
+            assert_eq!(endpoint.to_string(), endpoint.as_str());
             let json = serde_json::to_value(endpoint).unwrap();
             assert_eq!(json, endpoint.as_str());
             assert_eq!(endpoint.paths()[0], endpoint.path());

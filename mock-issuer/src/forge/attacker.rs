@@ -24,7 +24,7 @@ pub fn attacker_key() -> Result<&'static SigningKey, MintError> {
 }
 
 /// The attacker's public key as a JWKS, its key published under `kid`: what a test serves at
-/// the URL of a [`Mutation::Jku`] to see whether a client fetches and trusts it.
+/// the URL of a [`Mutation::Jku`](super::mutation::Mutation::Jku) to see whether a client fetches and trusts it.
 pub fn attacker_jwks(kid: &str) -> Result<Value, MintError> {
     let key = attacker_key()?;
     let mut jwk = key.jwk().clone();

@@ -19,7 +19,7 @@
 //! # }
 //! ```
 //!
-//! The same builder serves [`MockIssuer::mint`](crate::MockIssuer::mint), `POST
+//! The same builder serves [`MockIssuer::mint`](crate::Issuer::mint), `POST
 //! /_forge/tokens` and `oidc-forge token`; mutation names are shared by the last two
 //! ([`Mutation::NAMES`]). The builder makes the unmutated token, each
 //! [`Mutation`](super::mutation) edits its draft, and the draft is signed.

@@ -51,6 +51,20 @@ impl<T> NextResponses<T> {
         entry
     }
 
+    /// The first entry, if `wanted` says this response takes it; otherwise it keeps waiting.
+    pub fn take_if(&self, wanted: impl FnOnce(&T) -> bool) -> Option<T> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut queue = lock(&self.queue);
+        if !queue.front().is_some_and(wanted) {
+            return None;
+        }
+        let entry = queue.pop_front();
+        self.len.store(queue.len(), Ordering::Release);
+        entry
+    }
+
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
     }
@@ -86,8 +100,15 @@ mod tests {
         queue.push(2).unwrap();
         assert_eq!(queue.push(3), Err(Full(2)));
         assert_eq!((queue.len(), queue.pending()), (2, vec![1, 2]));
+        assert_eq!(
+            queue.take_if(|first| *first == 2),
+            None,
+            "1 is first and waits"
+        );
         assert_eq!(queue.take(), Some(1));
         assert_eq!(queue.len(), 1);
+        assert_eq!(queue.take_if(|first| *first == 2), Some(2));
+        queue.push(3).unwrap();
         queue.clear();
         assert!(queue.is_empty() && queue.take().is_none());
     }

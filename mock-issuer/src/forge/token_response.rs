@@ -144,9 +144,15 @@ impl ResponseEdits {
         self.0.clear();
     }
 
-    /// Takes the edits for the response being answered, if any.
-    pub fn take(&self) -> Option<Vec<ResponseEdit>> {
-        self.0.take()
+    /// Takes the edits for the response being answered, if any. Edits of the ID token wait for
+    /// a response that has one: a client_credentials answer in between does not use them up.
+    pub fn take_for(&self, has_id_token: bool) -> Option<Vec<ResponseEdit>> {
+        self.0.take_if(|edits| {
+            has_id_token
+                || edits
+                    .iter()
+                    .all(|edit| matches!(edit, ResponseEdit::Members { .. }))
+        })
     }
 }
 
@@ -224,7 +230,7 @@ mod tests {
     #[test]
     fn edits_wait_in_order_and_the_queue_is_capped() {
         let edits = ResponseEdits::default();
-        assert!(edits.take().is_none());
+        assert!(edits.take_for(true).is_none());
         assert_eq!(edits.push(Vec::new()), Err(EditError::Empty));
         let members = |name: &str| ResponseEdit::Members {
             set: Map::from_iter([(name.to_owned(), Value::Bool(true))]),
@@ -233,20 +239,43 @@ mod tests {
         edits.push(vec![members("first")]).unwrap();
         edits.push(vec![members("second")]).unwrap();
         assert_eq!(edits.len(), 2);
-        let Some(first) = edits.take() else {
-            panic!("an edit waits");
+        let Some(first) = edits.take_for(false) else {
+            panic!("an edit of members waits, for any response");
         };
         assert!(
             matches!(&first[0], ResponseEdit::Members { set, .. } if set.contains_key("first"))
         );
         edits.clear();
         assert!(edits.is_empty());
+        edits
+            .push(vec![ResponseEdit::IdTokenMutations(vec![
+                Mutation::InvalidNonce,
+            ])])
+            .unwrap();
+        assert!(edits.take_for(false).is_none(), "waits for an ID token");
+        assert!(edits.take_for(true).is_some());
         for _ in 0..MAX_QUEUED_EDITS {
             edits.push(vec![members("x")]).unwrap();
         }
         assert_eq!(
             edits.push(vec![members("x")]),
             Err(EditError::QueueFull(MAX_QUEUED_EDITS))
+        );
+    }
+
+    #[test]
+    fn debug_output_names_each_edit_and_hides_closures() {
+        let made = ResponseEdit::IdTokenMadeBy(Box::new(|_| Ok(String::new())));
+        assert_eq!(format!("{made:?}"), "IdTokenMadeBy(..)");
+        let mutations = ResponseEdit::IdTokenMutations(vec![Mutation::InvalidNonce]);
+        assert_eq!(format!("{mutations:?}"), "IdTokenMutations([InvalidNonce])");
+        let members = ResponseEdit::Members {
+            set: Map::new(),
+            remove: vec!["scope".into()],
+        };
+        assert_eq!(
+            format!("{members:?}"),
+            r#"Members { set: {}, remove: ["scope"] }"#
         );
     }
 
@@ -264,6 +293,19 @@ mod tests {
             matches!(&edits[1], ResponseEdit::IdTokenMutations(m) if m == &[Mutation::InvalidNonce])
         );
         assert!(EditRequest::default().into_edits().is_empty());
+        // Setting alone, or removing alone, is an edit of its own.
+        let remove_only = EditRequest {
+            remove: vec!["scope".into()],
+            ..EditRequest::default()
+        };
+        assert!(
+            matches!(&remove_only.into_edits()[..], [ResponseEdit::Members { remove, .. }] if remove == &["scope"])
+        );
+        let set_only = EditRequest {
+            set: Map::from_iter([("token_type".to_owned(), Value::from("bEARER"))]),
+            ..EditRequest::default()
+        };
+        assert_eq!(set_only.into_edits().len(), 1);
         assert!(serde_json::from_value::<EditRequest>(serde_json::json!({"idtoken": []})).is_err());
     }
 }

@@ -114,7 +114,13 @@ impl RevocationStore {
     /// that must hold when the maps are full. The client's entries it covers are dropped.
     pub fn revoke_everything_of(&self, client_id: &str, now: u64) {
         let mut revocations = lock(&self.revocations);
-        revocations.issued_until.insert(client_id.to_owned(), now);
+        // Never lowered: a request that read its clock earlier must not make valid again what a
+        // later revocation covered.
+        let until = revocations
+            .issued_until
+            .entry(client_id.to_owned())
+            .or_insert(now);
+        *until = (*until).max(now);
         revocations
             .tokens
             .retain(|_, record| record.client_id != client_id);
@@ -204,5 +210,9 @@ mod tests {
             (counts.tokens, counts.refused, counts.revoked_until),
             (0, 1, Some(NOW))
         );
+        // A later watermark stands, whatever comes after it with an earlier time.
+        store.revoke_everything_of("web", NOW + 5);
+        store.revoke_everything_of("web", NOW);
+        assert!(store.is_token_revoked("jti-4", None, "web", NOW + 3));
     }
 }

@@ -88,10 +88,41 @@ async fn a_defect_the_token_cannot_take_is_a_server_error_that_says_why() {
             "missing=foo".parse().unwrap(),
         ])])
         .unwrap();
-    let code = h.code(&[]).await;
+    let code = h.code(&[("scope", "openid offline_access")]).await;
     let answer = h.redeem(&code).await;
     answer.assert_oauth_error(500, "server_error");
     assert!(answer.body.contains("foo"), "{}", answer.body);
+    // The grant was committed, but its tokens never reached the client: they are revoked, so
+    // nothing issued for the failed request stays valid.
+    assert!(answer.body.contains("revoked"), "{}", answer.body);
+    assert_eq!(h.issuer.state().store_sizes().revoked_grants, 1);
+    assert_eq!(
+        h.issuer.code_status(&code),
+        oidc_forge::CodeStatus::Redeemed
+    );
+}
+
+/// An edit of the ID token waits for a response that has one: a client_credentials answer in
+/// between (a background job of the app, say) does not use it up.
+#[tokio::test]
+async fn an_id_token_edit_waits_for_a_response_with_an_id_token() {
+    let h = start().await;
+    h.admin(
+        Method::POST,
+        "/token-response",
+        Some(json!({"id_token_mutations": ["invalid-nonce"]})),
+    )
+    .await;
+    let service = h
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some(crate::support::WEB),
+        )
+        .await;
+    assert_eq!(service.status, 200, "{}", service.body);
+    assert!(service.json().get("id_token").is_none());
+    let login = h.tokens(&[]).await;
+    assert_eq!(decode(str_of(&login, "id_token")).1["nonce"], FORGED_NONCE);
 }
 
 #[tokio::test]

@@ -659,3 +659,36 @@ async fn too_many_parameters_are_invalid_request() {
     .await;
     page.assert_error_page("more than 100 parameters");
 }
+
+/// With the request log off, nothing parses the form before the endpoint: it parses it itself,
+/// and still refuses a body that is not a form (RFC 6749 4.1.3) and repeated parameters (3.1).
+#[tokio::test]
+async fn the_form_is_read_by_the_endpoint_when_the_forge_layer_does_not() {
+    let h = start_built(oidc_forge::MockIssuer::builder().request_log_capacity(0)).await;
+    let answer = h
+        .token(&[("grant_type", "client_credentials")], Some(WEB))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let json = Answer::read(
+        h.http
+            .post(h.url("/api/token"))
+            .basic_auth(WEB.0, Some(WEB.1))
+            .json(&serde_json::json!({"grant_type": "client_credentials"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    json.assert_oauth_error(400, "invalid_request");
+    assert!(json.body.contains("x-www-form-urlencoded"), "{}", json.body);
+    let repeated = h
+        .token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+            ],
+            Some(WEB),
+        )
+        .await;
+    repeated.assert_oauth_error(400, "invalid_request");
+}

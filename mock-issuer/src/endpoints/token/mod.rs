@@ -3,7 +3,7 @@
 //!
 //! This file parses what every grant shares (the form, `grant_type`, the client's
 //! authentication), reads the time and the client's key once, and hands the request to its
-//! grant, one per file ([`authorization_code`], [`refresh_token`], [`client_credentials`]).
+//! grant, one per file (`authorization_code`, `refresh_token`, `client_credentials`).
 //! Each grant applies its rules from [`crate::rules::grants`], keeps its stores, and returns
 //! what to issue; this file issues it with the claims the forge queued and answers.
 
@@ -99,11 +99,16 @@ fn exchange(
         GrantType::RefreshToken => refresh_token::exchange(&request)?,
         GrantType::ClientCredentials => client_credentials::exchange(&request)?,
     };
+    let grant_id = issue.grant_id.clone();
     let response = issue_tokens(&request, &key, issue)?;
     let encoding =
         |e: serde_json::Error| OAuthError::server_error(format!("cannot encode the response: {e}"));
     // Edits the forge scripted for this response: one atomic load when there are none.
-    let json = match state.forge.response_edits.take() {
+    let edits = state
+        .forge
+        .response_edits
+        .take_for(response.id_token.is_some());
+    let json = match edits {
         None => serde_json::to_string(&response).map_err(encoding)?,
         Some(edits) => {
             let serde_json::Value::Object(mut members) =
@@ -116,8 +121,17 @@ fn exchange(
                 key: &key,
                 now: request.now,
             };
-            token_response::apply(edits, &mut members, signer)
-                .map_err(|why| OAuthError::server_error(why.to_string()))?;
+            if let Err(why) = token_response::apply(edits, &mut members, signer) {
+                // The grant is committed (the code redeemed, the refresh token rotated) but its
+                // tokens never reach the client: revoke them, so that nothing issued here lives.
+                let mut description = why.to_string();
+                if let Some(grant) = &grant_id {
+                    let until = grants::revocation_lifetime(request.config, request.now);
+                    state.revoke_grant_or_everything(grant, &request.client.id, until, request.now);
+                    description.push_str("; the tokens issued for this request are revoked");
+                }
+                return Err(OAuthError::server_error(description));
+            }
             serde_json::to_string(&members).map_err(encoding)?
         }
     };
@@ -210,7 +224,32 @@ mod tests {
         revoke_again_if_revoked_meanwhile(&state, "grant-1", "forge-web", NOW, NOW + 3600);
         revoke_again_if_revoked_meanwhile(&state, "grant-2", "forge-web", NOW, NOW + 3600);
         clock.set(NOW + 60);
+        // A later revocation sweeps what has expired: grant-1 survives only if it was
+        // revoked again for the new token's life.
+        state
+            .revoke_grant("grant-3", "forge-web", NOW + 120, NOW + 60)
+            .unwrap();
         assert!(state.is_grant_revoked("grant-1", "forge-web", NOW));
         assert!(!state.is_grant_revoked("grant-2", "forge-web", NOW));
+    }
+
+    /// A replay whose request read its clock before a concurrent redemption issued tokens still
+    /// covers them when the revocation store is full: the watermark is the moment of the
+    /// revocation, not of the request.
+    #[test]
+    fn a_full_store_watermark_covers_tokens_issued_after_the_request_read_its_clock() {
+        let clock = std::sync::Arc::new(crate::FixedClock::new(NOW + 1));
+        let state = crate::MockIssuer::builder()
+            .clock(clock)
+            .store_limits(crate::StoreLimits::uniform(1))
+            .build_state("http://issuer.test")
+            .unwrap();
+        // Another client's live revocation fills the store.
+        state
+            .revoke_access_token("spa-jti", "forge-spa", NOW + 600, NOW)
+            .unwrap();
+        // The replaying request read NOW; the winner issued its token at NOW + 1.
+        state.revoke_grant_or_everything("g", "forge-web", NOW + 600, NOW);
+        assert!(state.is_access_token_revoked("web-jti", Some("g"), "forge-web", NOW + 1));
     }
 }

@@ -1,5 +1,5 @@
 //! The defects: [`Mutation`], each wrong in exactly one way, and how each edits a token's
-//! [`Draft`] before it is signed. Their text names are in [`names`].
+//! draft before it is signed. Their text names are in `names`.
 
 mod names;
 
@@ -177,7 +177,7 @@ pub enum Mutation {
     /// No `typ`.
     NoTyp,
     /// A `jku` header pointing at this URL, signed by the attacker's key whose JWKS the URL
-    /// would serve ([`attacker_jwks`]); a validator must not fetch it (RFC 8725 3.10).
+    /// would serve ([`attacker_jwks`](super::mint::attacker_jwks)); a validator must not fetch it (RFC 8725 3.10).
     Jku(String),
     /// An `x5u` header pointing at this URL, signed by the attacker's key.
     X5u(String),
