@@ -20,10 +20,12 @@ use aws_lc_rs::signature::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use divan::{Bencher, black_box};
+use oidc_forge::MockIssuer;
 use oidc_forge::config::{ClientConfig, Config};
-use oidc_forge::keys::{KeySet, SigningKey, TokenTyp};
-use oidc_forge::rules::tokens::{self, Grant, Subject};
-use oidc_forge::{MockIssuer, state::AppState};
+use oidc_forge::internals::AppState;
+use oidc_forge::internals::TokenTyp;
+use oidc_forge::internals::tokens::{self, Grant, Subject};
+use oidc_forge::{KeySet, SigningKey};
 use tower::ServiceExt as _;
 
 fn main() {
@@ -293,7 +295,7 @@ mod serve {
 
     fn setup() -> (axum::Router, tokio::runtime::Runtime) {
         let state = state();
-        let router = oidc_forge::server::router(Arc::clone(&state));
+        let router = oidc_forge::internals::router(Arc::clone(&state));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");

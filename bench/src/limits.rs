@@ -75,11 +75,6 @@ pub fn rate(duration: Duration, mut op: impl FnMut()) -> Rate {
     Rate::from(count, cpu.unwrap_or(wall))
 }
 
-/// The rate of `count` operations that took `elapsed` (CPU or wall-clock time).
-pub fn rate_of(count: u64, elapsed: Duration) -> Rate {
-    Rate::from(count, elapsed)
-}
-
 /// RS256 signatures per second on one thread.
 pub fn sign_rate(duration: Duration) -> Result<Rate, String> {
     let pair = rs256_key_pair()?;
@@ -123,7 +118,20 @@ pub fn verify_rate(duration: Duration) -> Result<Rate, String> {
     Ok(rate)
 }
 
-/// The median of a non-empty list (0 when empty).
+/// `side`'s rate over `other`'s (1.0 = as fast), from seconds per operation of each measured
+/// in the same rounds: the median over rounds of `other[i] / side[i]`. A pair shares a round,
+/// so a change of the machine's speed between rounds cancels out of every ratio.
+pub fn median_ratio(other: &[f64], side: &[f64]) -> f64 {
+    let mut ratios: Vec<f64> = other
+        .iter()
+        .zip(side)
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(o, s)| o / s)
+        .collect();
+    median(&mut ratios)
+}
+
+/// The median of a list (0 when empty).
 pub fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
@@ -153,5 +161,18 @@ mod tests {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median(&mut []), 0.0);
+    }
+
+    #[test]
+    fn paired_ratios_cancel_a_drift_between_rounds() {
+        // The machine halves its speed in the second round; each side is twice the other's
+        // time in both, so the ratio holds.
+        let fast = [1.0, 2.0, 1.0];
+        let slow = [2.0, 4.0, 2.0];
+        assert_eq!(median_ratio(&slow, &fast), 2.0);
+        assert_eq!(median_ratio(&fast, &slow), 0.5);
+        // One disturbed round does not move the median.
+        assert_eq!(median_ratio(&[2.0, 2.0, 9.0], &[1.0, 1.0, 1.0]), 2.0);
+        assert_eq!(median_ratio(&[], &[]), 0.0);
     }
 }

@@ -331,7 +331,7 @@ proptest! {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
         let expected = URL_SAFE_NO_PAD.encode(digest.as_ref());
         prop_assert_eq!(ours.challenge(), expected.clone());
-        prop_assert_eq!(oidc_forge::rules::pkce::s256_challenge(&verifier), expected);
+        prop_assert_eq!(oidc_forge::internals::pkce::s256_challenge(&verifier), expected);
     }
 
     #[test]

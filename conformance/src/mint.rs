@@ -9,11 +9,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use oidc_forge::MockIssuer;
+use oidc_forge::SigningKey;
 use oidc_forge::config::SigningAlg;
 use oidc_forge::forge::mint::{
     PublicKeyForm, RawSigner, RsaVariant, attacker_jwks, attacker_key, public_key_bytes, sign_raw,
 };
-use oidc_forge::keys::SigningKey;
 use serde_json::{Map, Value, json};
 
 use crate::scenario::{Failure, setup};
@@ -72,7 +72,7 @@ impl std::fmt::Debug for Minter {
 impl Minter {
     /// A minter for `issuer`'s current default key.
     pub fn new(issuer: &MockIssuer, profile: Profile) -> Result<Self, Failure> {
-        let keys = issuer.state().keys();
+        let keys = issuer.key_set();
         let key = keys
             .default_key()
             .cloned()

@@ -7,8 +7,8 @@
 use axum::body::Body;
 use axum::http::{Request, header};
 use libfuzzer_sys::fuzz_target;
-use oidc_forge::params::Params;
-use oidc_forge::rules::authorization;
+use oidc_forge::internals::Params;
+use oidc_forge::internals::authorization;
 use oidc_forge_fuzz::{STATE, assert_expected_status, send};
 
 fuzz_target!(|data: &[u8]| {

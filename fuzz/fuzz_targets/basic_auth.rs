@@ -6,8 +6,8 @@
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use oidc_forge::params::Params;
-use oidc_forge::rules::client_auth;
+use oidc_forge::internals::Params;
+use oidc_forge::internals::client_auth;
 use oidc_forge_fuzz::STATE;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,8 +9,8 @@
 use axum::body::Body;
 use axum::http::{Request, header};
 use libfuzzer_sys::fuzz_target;
-use oidc_forge::rules::pkce::{self, PkceChallenge, PkceMethod};
-use oidc_forge::state::{CodeGrant, Login, RefreshFamily};
+use oidc_forge::internals::pkce::{self, PkceChallenge, PkceMethod};
+use oidc_forge::internals::{CodeGrant, Login, RefreshFamily};
 use oidc_forge_fuzz::{STATE, assert_expected_status, send};
 
 const FUZZ_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use oidc_forge::state::AppState;
+use oidc_forge::internals::AppState;
 use oidc_forge::{Config, MockIssuer};
 
 /// The issuer identifier every target uses; seed tokens are minted with
@@ -29,7 +29,7 @@ pub static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 });
 
 pub static ROUTER: LazyLock<axum::Router> =
-    LazyLock::new(|| oidc_forge::server::router(STATE.clone()));
+    LazyLock::new(|| oidc_forge::internals::router(STATE.clone()));
 
 /// Sends `request` through the issuer's router and reads the whole response body, so that
 /// response building (pages, JSON, redirects) is exercised as well.

@@ -1,7 +1,7 @@
 //! Soak: drives an in-process issuer with a million-plus requests of code flows, refreshes,
 //! UserInfo calls and code replays, and prints the process's memory (RSS) and the sizes of the
 //! issuer's stores before, during and after, to show that memory holds flat: every store
-//! expires and caps its entries (`oidc_forge::state::limits`), the request log is a ring.
+//! expires and caps its entries (the lifetimes and capacities the README lists), the request log is a ring.
 //!
 //! ```sh
 //! cargo run --release -p oidc-forge --example soak -- [REQUESTS] [CONCURRENCY]
@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use oidc_forge::StoreSizes;
 use oidc_forge::config::SigningAlg;
-use oidc_forge::state::StoreSizes;
 use oidc_forge::{Config, MockIssuer};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -160,7 +160,7 @@ async fn main() {
         client.signing_alg = Some(SigningAlg::EdDSA);
     }
     let issuer = MockIssuer::start(config).await.expect("the issuer starts");
-    let state = issuer.state().clone();
+    let state = issuer.root().clone();
     let started = Instant::now();
     let done = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));

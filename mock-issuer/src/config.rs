@@ -698,6 +698,15 @@ impl Config {
     }
 
     /// A user by email (case-insensitive) or `sub`.
+    /// The address and port a loopback `issuer` names (`http://127.0.0.1:9000` names both),
+    /// which `serve` binds unless told otherwise; nothing for any other issuer identifier.
+    pub fn loopback_address(&self) -> (Option<std::net::IpAddr>, Option<u16>) {
+        self.issuer.as_deref().map_or(
+            (None, None),
+            crate::rules::issuer::configured_loopback_address,
+        )
+    }
+
     pub fn find_user(&self, email_or_sub: &str) -> Option<&UserConfig> {
         self.users.iter().find(|user| {
             user.email.eq_ignore_ascii_case(email_or_sub) || user.sub.to_string() == email_or_sub

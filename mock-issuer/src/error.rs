@@ -85,14 +85,6 @@ impl OAuthError {
             description,
         )
     }
-
-    pub fn unsupported_token_type(description: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_token_type",
-            description,
-        )
-    }
 }
 
 impl IntoResponse for OAuthError {

@@ -16,12 +16,13 @@ use crate::forge::request_log::RecordedRequest;
 use crate::forge::rotation::{KeyInfo, Rotation, RotationError, RotationReport};
 use crate::forge::token_response::{EditError, ResponseEdit};
 use crate::forge::users::{Upserted, UserError, UserPatch};
-use crate::state::{AppState, CodeStatus};
+use crate::keys::KeySet;
+use crate::state::{AppState, CodeStatus, StoreSizes};
 
 /// One issuer served by a [`MockIssuer`](crate::MockIssuer).
 #[derive(Debug, Clone)]
 pub struct Issuer {
-    state: AppState,
+    pub(crate) state: AppState,
 }
 
 impl Issuer {
@@ -43,9 +44,21 @@ impl Issuer {
         self.state.config()
     }
 
-    /// The shared state, for assertions on what was issued.
+    /// The shared state: for the crate's own tests, the fuzz targets and the benchmarks.
+    #[cfg(any(test, feature = "internals"))]
+    #[doc(hidden)]
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The signing keys now (rotation swaps them whole), to verify or sign as this issuer.
+    pub fn key_set(&self) -> Arc<KeySet> {
+        self.state.keys()
+    }
+
+    /// How full the stores are, for soak runs and assertions on what was issued and revoked.
+    pub fn store_sizes(&self) -> StoreSizes {
+        self.state.store_sizes()
     }
 
     /// The base URL of the admin API (`{issuer}/_forge`), `None` when it is disabled.
@@ -126,7 +139,6 @@ impl Issuer {
         self.state.forge.requests.entries()
     }
 
-    /// What clients sent to one endpoint.
     /// Edits the next successful token response that has none of its own
     /// ([`token_response`](crate::forge::token_response)):
     /// an ID token with a defect, or members set and removed. Queue several for several
@@ -140,12 +152,18 @@ impl Issuer {
         self.state.forge.response_edits.clear();
     }
 
+    /// How many token-response edits still wait for a response: 0 once each was used.
+    pub fn token_response_edits_waiting(&self) -> usize {
+        self.state.forge.response_edits.len()
+    }
+
     /// Whether the issuer holds `code`, and whether it was redeemed: proof that an app never
     /// called the token endpoint with a code.
     pub fn code_status(&self, code: &str) -> CodeStatus {
         self.state.codes().status(code)
     }
 
+    /// What clients sent to one endpoint.
     pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
         self.state.forge.requests.entries_for(endpoint)
     }

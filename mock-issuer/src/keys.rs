@@ -48,12 +48,34 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
-    #[error("keys[{index}] ({kid}): {message}")]
+    #[error("keys[{index}] ({kid}): expected `pem_file` or `pem`")]
+    NoPem { index: usize, kid: String },
+    #[error("keys[{index}] ({kid}): {source}")]
     Invalid {
         index: usize,
         kid: String,
-        message: String,
+        #[source]
+        source: KeyMaterialError,
     },
+}
+
+/// Why a PEM, or a key just generated, cannot sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyMaterialError {
+    #[error("not a PEM private key: {0}")]
+    NotPem(String),
+    #[error("expected a `PRIVATE KEY` (PKCS#8) PEM block for {alg}, found `{tag}`")]
+    UnexpectedBlock { alg: SigningAlg, tag: String },
+    #[error("the PEM does not hold a usable {alg} private key ({reason})")]
+    Rejected { alg: SigningAlg, reason: String },
+    /// RFC 7518 3.3: RSA keys for RS256 must be at least 2048 bits.
+    #[error("RSA key of {bits} bits: RS256 needs at least 2048 (RFC 7518 3.3)")]
+    RsaTooShort { bits: usize },
+    #[error("cannot derive the public key: {0}")]
+    PublicKey(String),
+    #[error("cannot generate a {alg} key: {reason}")]
+    Generation { alg: SigningAlg, reason: String },
 }
 
 /// A private key in the backend's parsed form.
@@ -136,19 +158,24 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// Parses a PEM private key (PKCS#8, or PKCS#1 for RSA) for `alg`.
-    pub fn from_pem(kid: &str, alg: SigningAlg, pem_text: &str) -> Result<Self, String> {
-        let block = pem::parse(pem_text).map_err(|e| format!("not a PEM private key: {e}"))?;
+    pub fn from_pem(kid: &str, alg: SigningAlg, pem_text: &str) -> Result<Self, KeyMaterialError> {
+        let block = pem::parse(pem_text).map_err(|e| KeyMaterialError::NotPem(e.to_string()))?;
         Self::from_der(kid, alg, block.tag(), block.contents())
     }
 
     /// Generates a fresh key for `alg`. RSA generation takes tens to hundreds of milliseconds:
     /// only ever on an explicit request, never at startup or on a request path.
-    pub fn generate(kid: &str, alg: SigningAlg) -> Result<Self, String> {
+    pub fn generate(kid: &str, alg: SigningAlg) -> Result<Self, KeyMaterialError> {
         Self::from_der(kid, alg, "PRIVATE KEY", &generate_pkcs8(alg)?)
     }
 
     /// Parses the DER contents of a PEM block tagged `tag`.
-    fn from_der(kid: &str, alg: SigningAlg, tag: &str, der: &[u8]) -> Result<Self, String> {
+    fn from_der(
+        kid: &str,
+        alg: SigningAlg,
+        tag: &str,
+        der: &[u8],
+    ) -> Result<Self, KeyMaterialError> {
         let signer = match (alg, tag) {
             (SigningAlg::RS256, "PRIVATE KEY") => {
                 Signer::Rsa(rsa::KeyPair::from_pkcs8(der).map_err(|e| rejected(alg, e))?)
@@ -164,19 +191,19 @@ impl SigningKey {
                 Signer::Ed25519(Ed25519KeyPair::from_pkcs8(der).map_err(|e| rejected(alg, e))?)
             }
             (_, tag) => {
-                return Err(format!(
-                    "expected a `PRIVATE KEY` (PKCS#8) PEM block for {alg}, found `{tag}`"
-                ));
+                return Err(KeyMaterialError::UnexpectedBlock {
+                    alg,
+                    tag: tag.to_owned(),
+                });
             }
         };
         let jwk_members = match &signer {
             Signer::Rsa(pair) => {
                 // RFC 7518 3.3: RSA keys for RS256 must be at least 2048 bits.
                 if pair.public_modulus_len() < 256 {
-                    return Err(format!(
-                        "RSA key of {} bits: RS256 needs at least 2048 (RFC 7518 3.3)",
-                        pair.public_modulus_len() * 8
-                    ));
+                    return Err(KeyMaterialError::RsaTooShort {
+                        bits: pair.public_modulus_len() * 8,
+                    });
                 }
                 let public = pair.public_key();
                 json!({
@@ -216,7 +243,7 @@ impl SigningKey {
             }
             SigningAlg::EdDSA => jsonwebtoken::DecodingKey::from_ed_components(&jwk_field("x")),
         }
-        .map_err(|e| format!("cannot derive the public key: {e}"))?;
+        .map_err(|e| KeyMaterialError::PublicKey(e.to_string()))?;
         let header = |typ: &str| URL_SAFE_NO_PAD.encode(header_json(alg, kid, typ).to_string());
         Ok(Self {
             kid: kid.to_owned(),
@@ -338,15 +365,18 @@ impl SigningKey {
 /// 2-core machine it would otherwise slow the server's first answer.
 /// A fresh PKCS#8 PEM private key for `alg`, for a configuration's `keys[].pem` (tenants
 /// that list none get theirs this way). RSA takes tens to hundreds of milliseconds.
-pub fn generate_pem(alg: SigningAlg) -> Result<String, String> {
+pub fn generate_pem(alg: SigningAlg) -> Result<String, KeyMaterialError> {
     Ok(pem::encode(&pem::Pem::new(
         "PRIVATE KEY",
         generate_pkcs8(alg)?,
     )))
 }
 
-fn generate_pkcs8(alg: SigningAlg) -> Result<Vec<u8>, String> {
-    let failed = |e: aws_lc_rs::error::Unspecified| format!("cannot generate a {alg} key: {e}");
+fn generate_pkcs8(alg: SigningAlg) -> Result<Vec<u8>, KeyMaterialError> {
+    let failed = |e: aws_lc_rs::error::Unspecified| KeyMaterialError::Generation {
+        alg,
+        reason: e.to_string(),
+    };
     Ok(match alg {
         SigningAlg::RS256 => {
             use aws_lc_rs::encoding::AsDer as _;
@@ -396,8 +426,11 @@ impl TokenTyp {
     }
 }
 
-fn rejected(alg: SigningAlg, err: aws_lc_rs::error::KeyRejected) -> String {
-    format!("the PEM does not hold a usable {alg} private key ({err})")
+fn rejected(alg: SigningAlg, err: aws_lc_rs::error::KeyRejected) -> KeyMaterialError {
+    KeyMaterialError::Rejected {
+        alg,
+        reason: err.to_string(),
+    }
 }
 
 /// The keys the issuer signs with and publishes.
@@ -543,17 +576,16 @@ fn load_key(index: usize, key: &KeyConfig) -> Result<SigningKey, KeyError> {
             source,
         })?,
         (None, None) => {
-            return Err(KeyError::Invalid {
+            return Err(KeyError::NoPem {
                 index,
                 kid: key.kid.clone(),
-                message: "expected `pem_file` or `pem`".into(),
             });
         }
     };
-    SigningKey::from_pem(&key.kid, key.alg, &pem_text).map_err(|message| KeyError::Invalid {
+    SigningKey::from_pem(&key.kid, key.alg, &pem_text).map_err(|source| KeyError::Invalid {
         index,
         kid: key.kid.clone(),
-        message,
+        source,
     })
 }
 
@@ -577,9 +609,23 @@ mod tests {
     #[test]
     fn wrong_algorithm_for_the_key_is_a_clear_error() {
         let err = SigningKey::from_pem("k", SigningAlg::ES256, EMBEDDED_KEYS[0].2).unwrap_err();
-        assert!(err.contains("usable ES256 private key"), "{err}");
+        assert!(
+            matches!(
+                err,
+                KeyMaterialError::Rejected {
+                    alg: SigningAlg::ES256,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("usable ES256 private key"),
+            "{err}"
+        );
         let err = SigningKey::from_pem("k", SigningAlg::RS256, "not pem").unwrap_err();
-        assert!(err.contains("not a PEM private key"), "{err}");
+        assert!(matches!(err, KeyMaterialError::NotPem(_)), "{err:?}");
+        assert!(err.to_string().contains("not a PEM private key"), "{err}");
     }
 
     #[test]

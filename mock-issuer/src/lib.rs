@@ -28,46 +28,74 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: configuration, then state, then handlers, then responses.
+//! Data flows one way: configuration, then state, then handlers, then responses. The public
+//! API is [`MockIssuer`] and its builder, each served [`Issuer`]'s handle, [`config`], the
+//! clocks, and the [`forge`]'s levers; everything else is private.
 //!
 //! - [`config`]: the TOML configuration, the embedded default, and its validation.
-//! - [`keys`]: signing keys parsed once into the crypto backend's types; the JWKS.
-//! - [`clock`] and [`random`]: injectable time and randomness (the deterministic mode).
-//! - [`state`]: the shared state: the configuration and keys (swapped whole at runtime) and
+//! - `keys`: signing keys parsed once into the crypto backend's types ([`SigningKey`],
+//!   [`KeySet`]); the JWKS.
+//! - `clock` and `random`: injectable time ([`Clock`], [`FixedClock`]) and randomness (the
+//!   deterministic mode).
+//! - `state`: the shared state: the configuration and keys (swapped whole at runtime) and
 //!   the stores, with the few protocols that span two stores (revoking a grant ends its
 //!   refresh family).
-//! - [`store`]: each store behind methods that keep its protocol (codes and their
+//! - `store`: each store behind methods that keep its protocol (codes and their
 //!   redemption, refresh families, revocations, sessions and login pages), over the bounded
 //!   map, and what a full one does (refuse, for what guards replay and revocation; evict the
 //!   oldest, for sessions).
-//! - [`rules`]: the rules as plain functions: authorization requests, PKCE, login decisions,
+//! - `rules`: the rules as plain functions: authorization requests, PKCE, login decisions,
 //!   client authentication, grants, what tokens contain, the metadata document, and which
 //!   origins may post to the issuer's own pages.
-//! - [`endpoints`]: one module per endpoint, each parsing the request, applying the rules and
+//! - `endpoints`: one module per endpoint, each parsing the request, applying the rules and
 //!   building the response; [`Endpoint`] is the one list of them, with their paths, that the
-//!   router, discovery, the request log and the faults read.
-//! - [`params`], [`error`], [`pages`]: request parameters, RFC error responses, HTML pages.
+//!   router, discovery, the request log and the faults read. `endpoints::admin` is the HTTP
+//!   admin API under `/_forge/`, thin wrappers over [`forge`].
+//! - `params`, `error`, `pages`: request parameters, RFC error responses, HTML pages.
 //! - [`forge`]: minted tokens ([`forge::mint`]) and their defects ([`forge::mutation`], one
-//!   table of names), scripted faults, key rotation, runtime users and queued claims, the
-//!   request log; offered by [`MockIssuer`]'s methods, the admin API and the CLI alike.
-//! - [`endpoints::admin`]: the HTTP admin API under `/_forge/`, thin wrappers over [`forge`].
-//! - [`server`]: the router and [`server::run`], which serves an already-bound listener.
+//!   table of names), scripted faults, key rotation, runtime users, queued claims and
+//!   token-response edits, the request log; offered by [`Issuer`]'s methods, the admin API
+//!   and the CLI alike.
+//! - `server`: the router ([`MockIssuer::router`] for socket-free tests) and the loop that
+//!   serves an already-bound listener.
+//!
+//! The fuzz targets and benchmarks reach the rules and the state through a hidden `internals`
+//! module, behind the `internals` feature; it is not part of the API and may change at any
+//! time.
 
-pub mod clock;
+mod clock;
 pub mod config;
-pub mod endpoints;
-pub mod error;
+mod endpoints;
+mod error;
 pub mod forge;
 mod issuer;
-pub mod keys;
-pub mod pages;
-pub mod params;
-pub mod random;
-pub mod rules;
-pub mod server;
-pub mod state;
-pub mod store;
-pub mod tls;
+mod keys;
+mod pages;
+mod params;
+mod random;
+mod rules;
+mod server;
+mod state;
+mod store;
+mod tls;
+
+/// The rules, stores and router, for the fuzz targets, the benchmarks and the crate's own
+/// integration tests: not part of the API.
+#[cfg(any(test, feature = "internals"))]
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::error::OAuthError;
+    pub use crate::keys::TokenTyp;
+    pub use crate::params::{MAX_PARAMS, Params};
+    pub use crate::rules::{authorization, client_auth, issuer, pkce, scope, tokens};
+    pub use crate::server::{
+        BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BEARER_TOKEN_BYTES, MAX_BODY_BYTES,
+        MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, SHUTDOWN_GRACE, router, run,
+    };
+    pub use crate::state::{
+        AppState, CodeGrant, IssuerState, Login, RefreshFamily, SESSION_COOKIE, limits,
+    };
+}
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,14 +106,16 @@ use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::config::{Config, ConfigError};
-pub use crate::endpoints::Endpoint;
+pub use crate::endpoints::{Endpoint, UnknownEndpoint};
 use crate::forge::ForgeOptions;
 pub use crate::forge::mint::{Minter, Mutation, TokenBuilder};
 pub use crate::issuer::Issuer;
+pub use crate::keys::{KeyError, KeyMaterialError, KeySet, SigningKey};
 use crate::random::TokenRng;
-use crate::rules::issuer::IssuerSource;
-use crate::state::{AppState, IssuerState, StateError};
-pub use crate::state::{CodeStatus, StoreLimits};
+pub use crate::rules::issuer::{IssuerSource, is_loopback};
+pub use crate::server::Timeouts;
+use crate::state::{AppState, IssuerState};
+pub use crate::state::{CodeStatus, StateError, StoreLimits, StoreSizes};
 pub use crate::tls::{TlsError, TlsIdentity};
 
 /// Why an issuer could not start.
@@ -104,8 +134,12 @@ pub enum StartError {
     State(#[from] StateError),
     #[error(transparent)]
     Tls(#[from] TlsError),
-    #[error("tenant `{slug}`: {reason}")]
-    TenantKeys { slug: String, reason: String },
+    #[error("tenant `{slug}`: {source}")]
+    TenantKeys {
+        slug: String,
+        #[source]
+        source: KeyMaterialError,
+    },
 }
 
 /// Each tenant without keys gets RS256, ES256 and EdDSA keys of its own, made here (RSA takes
@@ -122,10 +156,10 @@ fn with_generated_keys(
                 scope.spawn(move || {
                     if tenant.keys.is_empty() {
                         for alg in [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA] {
-                            let pem = keys::generate_pem(alg).map_err(|reason| {
+                            let pem = keys::generate_pem(alg).map_err(|source| {
                                 StartError::TenantKeys {
                                     slug: slug.clone(),
-                                    reason,
+                                    source,
                                 }
                             })?;
                             tenant.keys.push(KeyConfig {
@@ -141,13 +175,10 @@ fn with_generated_keys(
             })
             .collect();
         jobs.into_iter()
+            // A panic while making a key is a bug: it goes on as the panic it is.
             .map(|job| {
-                job.join().unwrap_or_else(|_| {
-                    Err(StartError::TenantKeys {
-                        slug: "?".into(),
-                        reason: "key generation panicked".into(),
-                    })
-                })
+                job.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
             .collect()
     })
@@ -242,8 +273,8 @@ impl MockIssuer {
     }
 
     fn states(&self) -> Vec<AppState> {
-        std::iter::once(self.root.state().clone())
-            .chain(self.tenants.iter().map(|(_, t)| t.state().clone()))
+        std::iter::once(self.root.state.clone())
+            .chain(self.tenants.iter().map(|(_, t)| t.state.clone()))
             .collect()
     }
 
@@ -286,7 +317,7 @@ pub struct MockIssuerBuilder {
     addr: Option<SocketAddr>,
     forge: ForgeOptions,
     store_limits: StoreLimits,
-    timeouts: server::Timeouts,
+    timeouts: Timeouts,
     tls: Option<TlsSetting>,
 }
 
@@ -350,7 +381,7 @@ impl MockIssuerBuilder {
     }
 
     /// The capacity of each store (codes, refresh tokens, revocations, sessions, login pages);
-    /// [`state::limits`] by default. A store that guards against replay or revocation never
+    /// [`StoreLimits::default`] by default. A store that guards against replay or revocation never
     /// forgets a live entry: when it is full, the request that needs it is refused with
     /// `temporarily_unavailable` until entries expire.
     pub fn store_limits(mut self, limits: StoreLimits) -> Self {
@@ -359,8 +390,8 @@ impl MockIssuerBuilder {
     }
 
     /// How long the server waits for a slow client's headers and body
-    /// ([`server::Timeouts::default`]: 10 s each).
-    pub fn timeouts(mut self, timeouts: server::Timeouts) -> Self {
+    /// ([`Timeouts::default`]: 10 s each).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
     }
@@ -379,8 +410,10 @@ impl MockIssuerBuilder {
         self
     }
 
-    /// Builds the root issuer's state without a socket: for [`server::router`] in socket-free
+    /// Builds the root issuer's state without a socket: for `internals::router` in socket-free
     /// tests. Tenants are served by [`start`](Self::start) only.
+    #[cfg(any(test, feature = "internals"))]
+    #[doc(hidden)]
     pub fn build_state(self, default_issuer: &str) -> Result<AppState, StartError> {
         Ok(self.build_issuers(default_issuer, false)?.0)
     }
@@ -447,7 +480,7 @@ impl MockIssuerBuilder {
 
     /// Binds the address and starts serving in a background task. The issuer identifier is the
     /// one given, else the configuration's (a loopback one with the port actually bound and the
-    /// scheme served, [`rules::issuer::identifier`]), else `http://ADDRESS` (`https` with TLS).
+    /// scheme served), else `http://ADDRESS` (`https` with TLS).
     pub async fn start(mut self) -> Result<MockIssuer, StartError> {
         let addr = self
             .addr

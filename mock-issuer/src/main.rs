@@ -12,8 +12,7 @@ use oidc_forge::forge::ADMIN_PREFIX;
 use oidc_forge::forge::mint::{
     MintedToken, Minter, Mutation, TokenKind, TokenRequest, parse_value,
 };
-use oidc_forge::rules::issuer::IssuerSource;
-use oidc_forge::{Endpoint, Issuer, MockIssuer, TlsIdentity, rules};
+use oidc_forge::{Endpoint, Issuer, IssuerSource, MockIssuer, TlsIdentity};
 use serde_json::Value;
 
 #[derive(Debug, Parser)]
@@ -200,10 +199,7 @@ fn init_logs(format: LogFormat) {
 
 async fn start(args: ServeArgs) -> Result<Running, Box<dyn std::error::Error>> {
     let config = load_config(args.config)?;
-    let (issuer_ip, issuer_port) = config
-        .issuer
-        .as_deref()
-        .map_or((None, None), rules::issuer::configured_loopback_address);
+    let (issuer_ip, issuer_port) = config.loopback_address();
     let host = args.host.or(issuer_ip).unwrap_or(DEFAULT_HOST);
     let port = args.port.or(issuer_port).unwrap_or(DEFAULT_PORT);
     let mut builder = MockIssuer::builder()
@@ -549,7 +545,7 @@ async fn mint_on_server(
 ) -> Result<MintedToken, Box<dyn std::error::Error>> {
     let mut http = reqwest::Client::builder();
     // The admin token goes to the issuer itself: never through a proxy for a loopback one.
-    if url::Url::parse(server).is_ok_and(|url| rules::issuer::is_loopback(&url)) {
+    if url::Url::parse(server).is_ok_and(|url| oidc_forge::is_loopback(&url)) {
         http = http.no_proxy();
     }
     if let Some(path) = &args.server_ca {

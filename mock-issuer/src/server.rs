@@ -66,8 +66,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for a request's body once its headers are in; then 408.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long the server waits for a slow client ([`HEADER_READ_TIMEOUT`] and
-/// [`BODY_READ_TIMEOUT`] by default).
+/// How long the server waits for a slow client (10 s to read the header
+/// section and 10 s for the body by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
@@ -105,6 +105,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// in front of the endpoints only; the [`limits`] layer in front of everything; the CORS layer
 /// in front of the endpoints an app's page calls (never the pages a person sees, or the admin
 /// API), outside the forge layer so that a preflight never uses up a scripted fault.
+#[cfg(any(test, feature = "internals"))]
 pub fn router(state: AppState) -> Router {
     router_for(std::slice::from_ref(&state))
 }
@@ -376,6 +377,7 @@ fn body_too_large(length: Option<u64>) -> Response {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes: [`serve`] without TLS or tenants.
+#[cfg(any(test, feature = "internals"))]
 pub async fn run(
     listener: TcpListener,
     state: AppState,

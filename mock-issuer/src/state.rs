@@ -18,13 +18,13 @@ use crate::forge::{ForgeOptions, ForgeState};
 use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::random::TokenRng;
 use crate::rules::authorization::AuthorizationRequest;
+pub use crate::store::StoreFull;
 pub use crate::store::codes::{Claim, CodeGrant, CodeStatus, CodeStore};
 use crate::store::refresh::RefreshStore;
 pub use crate::store::refresh::{Presented, RefreshFamily, RotationRace};
 use crate::store::revocations::RevocationStore;
 use crate::store::sessions::{LoginPages, SessionStore};
-pub use crate::store::sessions::{PendingLogin, PendingLoginError, Session};
-pub use crate::store::{BoundedMap, Expiring, KeyDigest, Overflow, StoreFull};
+pub use crate::store::sessions::{PendingLoginError, Session};
 
 /// Name of the issuer's own browser-session cookie.
 pub const SESSION_COOKIE: &str = "oidc_forge_session";
@@ -136,7 +136,8 @@ pub mod limits {
     pub const LOGIN_PAGE_LIFETIME: u64 = 600;
 }
 
-/// The capacity of each store ([`limits`] by default). Memory stays bounded by these times
+/// The capacity of each store (by default 20,000 codes, refresh grants and revocations,
+/// 10,000 sessions and 1,000 login pages). Memory stays bounded by these times
 /// the size of an entry, whatever the load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn rs256_with_the_key_parsed_once_agrees_with_jsonwebtokens_path() {
-        let keys = oidc_forge::keys::KeySet::embedded();
+        let keys = oidc_forge::KeySet::embedded();
         let signer = keys.by_kid("forge-rs256").unwrap();
         let jwk = VerifyingKey::from_jwk_value(signer.jwk()).unwrap().unwrap();
         assert!(
@@ -241,7 +241,7 @@ mod tests {
             ..jwk.clone()
         };
         let token = signer.sign_jwt(
-            oidc_forge::keys::TokenTyp::AccessToken,
+            oidc_forge::internals::TokenTyp::AccessToken,
             br#"{"sub":"x","scope":"read"}"#,
         );
         // The payload changed under the same signature: RFC 7515 5.2 step 8 fails.

@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 use super::mint::MintError;
 use super::mutation::PublicKeyForm;
 use crate::config::SigningAlg;
-use crate::keys::SigningKey;
+use crate::keys::{KeyMaterialError, SigningKey};
 
 /// The key of "an attacker": `fixtures/keys/attacker-rs256.pem`, never published by the issuer.
 pub const ATTACKER_PEM: &str = include_str!("../../../fixtures/keys/attacker-rs256.pem");
 
 /// The attacker's key, parsed on first use: it signs what a test presents as a forgery.
 pub fn attacker_key() -> Result<&'static SigningKey, MintError> {
-    static KEY: OnceLock<Result<SigningKey, String>> = OnceLock::new();
+    static KEY: OnceLock<Result<SigningKey, KeyMaterialError>> = OnceLock::new();
     KEY.get_or_init(|| SigningKey::from_pem("attacker-rs256", SigningAlg::RS256, ATTACKER_PEM))
         .as_ref()
         .map_err(|e| MintError::Keys(format!("the attacker key: {e}")))

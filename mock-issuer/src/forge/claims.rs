@@ -84,7 +84,7 @@ pub struct TakenClaims {
 
 /// The queue, one entry per token response (a bounded queue, lock-free when empty).
 #[derive(Debug)]
-pub struct ClaimQueue(NextResponses<QueuedClaims>);
+pub(crate) struct ClaimQueue(NextResponses<QueuedClaims>);
 
 impl Default for ClaimQueue {
     fn default() -> Self {
@@ -103,10 +103,6 @@ impl ClaimQueue {
     /// How many entries wait.
     pub fn len(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     /// Takes the entry for the next token response, if any.
@@ -133,7 +129,10 @@ impl ClaimQueue {
 
 /// Serialises `claims` with `extra` merged over it: the slow path, taken only when claims were
 /// queued.
-pub fn merge(claims: &impl Serialize, extra: &Map<String, Value>) -> Result<Vec<u8>, String> {
+pub(crate) fn merge(
+    claims: &impl Serialize,
+    extra: &Map<String, Value>,
+) -> Result<Vec<u8>, String> {
     let mut value = serde_json::to_value(claims).map_err(|e| e.to_string())?;
     if let Value::Object(map) = &mut value {
         for (name, claim) in extra {

@@ -4,8 +4,8 @@
 //! authorization code ([`FaultsHandle::reject_code`]) and an unreachable JWKS
 //! ([`FaultsHandle::jwks_unreachable`]).
 //!
-//! [`Faults`] is the registry; [`FaultsHandle`] and [`FaultBuilder`] are its Rust face and
-//! [`FaultRequest`] its JSON face. Both produce a [`FaultSpec`] and arm it the same way. The
+//! `Faults` is the registry; [`FaultsHandle`] and [`FaultBuilder`] are its Rust face and
+//! `FaultRequest` its JSON face. Both produce a [`FaultSpec`] and arm it the same way. The
 //! registry keeps a count of armed rules in an atomic, so with nothing scripted checking costs
 //! one load.
 
@@ -183,7 +183,7 @@ impl Fired {
 
 /// The registry of armed faults.
 #[derive(Debug, Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     armed: AtomicUsize,
     next_id: AtomicU64,
     rules: Mutex<Vec<Rule>>,
@@ -365,7 +365,7 @@ fn default_error(endpoint: Endpoint, status: u16) -> &'static str {
 
 /// The response of a fault that fired, or `None` for [`FaultAction::Pass`] (the endpoint
 /// answers). `params` are the request's query, or its form body for a POST.
-pub fn respond(
+pub(crate) fn respond(
     state: &IssuerState,
     endpoint: Endpoint,
     action: &FaultAction,
@@ -488,7 +488,7 @@ impl http_body::Body for Abort {
 /// alone); `times` or `until_cleared` (or neither: the next request).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FaultRequest {
+pub(crate) struct FaultRequest {
     pub endpoint: Option<Endpoint>,
     pub status: Option<u16>,
     pub error: Option<String>,
@@ -566,7 +566,7 @@ pub struct FaultsHandle<'a> {
 }
 
 impl<'a> FaultsHandle<'a> {
-    pub fn new(faults: &'a Faults) -> Self {
+    pub(crate) fn new(faults: &'a Faults) -> Self {
         Self { faults }
     }
 
@@ -643,7 +643,7 @@ impl<'a> FaultsHandle<'a> {
 }
 
 /// The spec behind [`FaultsHandle::reject_code`].
-pub fn reject_code_spec(code: String) -> FaultSpec {
+pub(crate) fn reject_code_spec(code: String) -> FaultSpec {
     FaultSpec {
         endpoint: Endpoint::Token,
         action: FaultAction::Status {
@@ -658,7 +658,7 @@ pub fn reject_code_spec(code: String) -> FaultSpec {
 }
 
 /// The spec behind [`FaultsHandle::jwks_unreachable`].
-pub fn jwks_unreachable_spec() -> FaultSpec {
+pub(crate) fn jwks_unreachable_spec() -> FaultSpec {
     FaultSpec {
         scope: FaultScope::UntilCleared,
         ..FaultSpec::new(Endpoint::Jwks, FaultAction::CloseConnection)

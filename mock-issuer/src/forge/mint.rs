@@ -470,7 +470,7 @@ impl TokenBuilder {
 /// Signs `claims` as a `kind` token of `issuer` by `key`, after applying `mutations`: the last
 /// step of every minted token, and how the forge makes a genuine token wrong in a given way
 /// ([`super::token_response`]).
-pub fn sign_mutated(
+pub(crate) fn sign_mutated(
     issuer: &str,
     key: &SigningKey,
     kind: TokenKind,

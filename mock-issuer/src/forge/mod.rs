@@ -1,8 +1,8 @@
 //! The forge: what sets oidc-forge apart from a plain mock issuer. Each capability is written
-//! once here, as plain types and functions over [`IssuerState`](crate::state::IssuerState),
+//! once here, as plain types and functions over the issuer's state,
 //! and offered three ways that all call the same code: methods on
 //! [`MockIssuer`](crate::MockIssuer), the HTTP admin API under `/_forge/`
-//! ([`crate::endpoints::admin`]), and the `oidc-forge token` command.
+//! (`endpoints::admin`), and the `oidc-forge token` command.
 //!
 //! - [`mint`]: the token builder: valid tokens for any user, client, scope and permission.
 //! - [`mutation`]: the defects that make a token wrong in exactly one way: expired, not yet
@@ -20,14 +20,14 @@
 //! - [`token_response`]: edits of the next token response: an ID token re-signed with a defect,
 //!   or members set and removed, for an app's login callback to face.
 //! - [`request_log`]: a bounded log of what clients sent, secrets redacted on insertion.
-//! - [`middleware`]: the one layer in front of the endpoints that fires faults and records
+//! - `middleware`: the one layer in front of the endpoints that fires faults and records
 //!   requests; when nothing is scripted and the log is off it costs one atomic load.
 
 mod attacker;
 pub mod claims;
 mod draft;
 pub mod faults;
-pub mod middleware;
+pub(crate) mod middleware;
 pub mod mint;
 pub mod mutation;
 mod queue;
@@ -42,6 +42,7 @@ pub const ADMIN_PREFIX: &str = "/_forge";
 
 /// Options of the forge, fixed at startup.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[doc(hidden)]
 pub struct ForgeOptions {
     /// Serve the admin API under `/_forge/`. Turn it off on shared environments: anyone who can
     /// reach the issuer could otherwise mint tokens it signs.
@@ -62,14 +63,15 @@ impl Default for ForgeOptions {
     }
 }
 
-/// The forge's runtime state, part of [`IssuerState`](crate::state::IssuerState).
+/// The forge's runtime state, part of the issuer's state.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct ForgeState {
-    pub options: ForgeOptions,
-    pub faults: faults::Faults,
-    pub requests: request_log::RequestLog,
-    pub queued_claims: claims::ClaimQueue,
-    pub response_edits: token_response::ResponseEdits,
+    pub(crate) options: ForgeOptions,
+    pub(crate) faults: faults::Faults,
+    pub(crate) requests: request_log::RequestLog,
+    pub(crate) queued_claims: claims::ClaimQueue,
+    pub(crate) response_edits: token_response::ResponseEdits,
 }
 
 impl ForgeState {

@@ -43,7 +43,7 @@ pub const MAX_LOGGED_BYTES: usize = 1024;
 pub const TRUNCATED: &str = "...[truncated]";
 
 /// `text`, cut at [`MAX_LOGGED_BYTES`] on a character boundary.
-pub fn bounded(text: &str) -> String {
+pub(crate) fn bounded(text: &str) -> String {
     if text.len() <= MAX_LOGGED_BYTES {
         return text.to_owned();
     }
@@ -133,7 +133,7 @@ impl Serialize for LoggedParams {
 /// One request as the issuer saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordedRequest {
-    /// Increases by one per request, from 1; survives [`RequestLog::clear`].
+    /// Increases by one per request, from 1; survives [`Issuer::clear_requests`](crate::Issuer::clear_requests).
     pub seq: u64,
     /// Unix time by the issuer's clock.
     pub at: u64,
@@ -166,7 +166,7 @@ impl RecordedRequest {
 
 /// The scheme of an `Authorization` header, and for Basic the client id (not a secret, and
 /// what a test wants to assert), never the credentials.
-pub fn describe_authorization(value: &HeaderValue) -> String {
+pub(crate) fn describe_authorization(value: &HeaderValue) -> String {
     let Ok(value) = value.to_str() else {
         return REDACTED.to_owned();
     };
@@ -194,7 +194,7 @@ pub fn describe_authorization(value: &HeaderValue) -> String {
 
 /// The ring buffer.
 #[derive(Debug)]
-pub struct RequestLog {
+pub(crate) struct RequestLog {
     capacity: usize,
     seq: AtomicU64,
     entries: Mutex<VecDeque<RecordedRequest>>,
@@ -238,10 +238,6 @@ impl RequestLog {
     /// How many entries are kept now.
     pub fn len(&self) -> usize {
         lock(&self.entries).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Every entry kept, oldest first.

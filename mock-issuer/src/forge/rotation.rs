@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::SigningAlg;
-use crate::keys::{KeySet, RetiringKey, SigningKey};
+use crate::keys::{KeyMaterialError, KeySet, RetiringKey, SigningKey};
 use crate::state::IssuerState;
 
 /// The RS256 key rotation switches to by default.
@@ -129,7 +129,28 @@ pub enum RotationError {
     #[error("the embedded next key is RS256; pass a {0} key or ask to generate one")]
     NoEmbeddedKey(SigningAlg),
     #[error("the new key cannot be used: {0}")]
-    InvalidKey(String),
+    InvalidKey(#[from] KeyProblem),
+}
+
+/// Why the key a rotation names cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    #[error("give `pem` or `generate`, not both")]
+    PemAndGenerate,
+    #[error("a `pem` needs a `kid`")]
+    PemWithoutKid,
+    #[error("`kid` names a `pem` or `generate` key; the embedded next key has its own")]
+    KidWithoutKey,
+    #[error("the kid is empty")]
+    EmptyKid,
+    #[error("the key is {key}, the rotation is for {rotation}")]
+    WrongAlgorithm {
+        key: SigningAlg,
+        rotation: SigningAlg,
+    },
+    #[error(transparent)]
+    Material(#[from] KeyMaterialError),
 }
 
 /// What a rotation did.
@@ -148,7 +169,7 @@ pub struct RotationReport {
 /// optional `kid`; neither: the embedded next key.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RotateRequest {
+pub(crate) struct RotateRequest {
     pub alg: Option<SigningAlg>,
     pub grace_seconds: Option<u64>,
     pub kid: Option<String>,
@@ -172,20 +193,15 @@ impl RotateRequest {
     pub fn into_rotation(self) -> Result<Rotation, RotationError> {
         let key = match (self.pem, self.generate, self.kid) {
             (Some(_), true, _) => {
-                return Err(RotationError::InvalidKey(
-                    "give `pem` or `generate`, not both".into(),
-                ));
+                return Err(KeyProblem::PemAndGenerate.into());
             }
             (Some(pem), false, Some(kid)) => NewKey::Pem { kid, pem },
             (Some(_), false, None) => {
-                return Err(RotationError::InvalidKey("a `pem` needs a `kid`".into()));
+                return Err(KeyProblem::PemWithoutKid.into());
             }
             (None, true, kid) => NewKey::Generate { kid },
             (None, false, Some(_)) => {
-                return Err(RotationError::InvalidKey(
-                    "`kid` names a `pem` or `generate` key; the embedded next key has its own"
-                        .into(),
-                ));
+                return Err(KeyProblem::KidWithoutKey.into());
             }
             (None, false, None) => NewKey::Next,
         };
@@ -212,7 +228,7 @@ pub struct KeyInfo {
 }
 
 /// Every published key.
-pub fn key_info(keys: &KeySet) -> Vec<KeyInfo> {
+pub(crate) fn key_info(keys: &KeySet) -> Vec<KeyInfo> {
     let active = keys.keys().iter().map(|key| KeyInfo {
         kid: key.kid().to_owned(),
         alg: key.alg(),
@@ -232,32 +248,32 @@ pub fn key_info(keys: &KeySet) -> Vec<KeyInfo> {
 
 /// Loads or generates the new key. Separate from [`rotated`] so that generation happens
 /// outside the state's writer lock.
-pub fn new_signing_key(
+pub(crate) fn new_signing_key(
     rotation: &Rotation,
     fresh_kid: impl FnOnce() -> String,
 ) -> Result<SigningKey, RotationError> {
     match &rotation.key {
         NewKey::Next if rotation.alg == SigningAlg::RS256 => {
             SigningKey::from_pem(NEXT_RS256_KID, SigningAlg::RS256, NEXT_RS256_PEM)
-                .map_err(RotationError::InvalidKey)
+                .map_err(|e| KeyProblem::Material(e).into())
         }
         NewKey::Next => Err(RotationError::NoEmbeddedKey(rotation.alg)),
         NewKey::Pem { kid, pem } => {
             if kid.is_empty() {
-                return Err(RotationError::InvalidKey("the kid is empty".into()));
+                return Err(KeyProblem::EmptyKid.into());
             }
-            SigningKey::from_pem(kid, rotation.alg, pem).map_err(RotationError::InvalidKey)
+            SigningKey::from_pem(kid, rotation.alg, pem).map_err(|e| KeyProblem::Material(e).into())
         }
         NewKey::Generate { kid } => {
             let kid = kid.clone().unwrap_or_else(fresh_kid);
-            SigningKey::generate(&kid, rotation.alg).map_err(RotationError::InvalidKey)
+            SigningKey::generate(&kid, rotation.alg).map_err(|e| KeyProblem::Material(e).into())
         }
     }
 }
 
 /// `keys` with `new_key` in place of the signing key of its algorithm, the replaced key kept
 /// published until `now + grace`.
-pub fn rotated(
+pub(crate) fn rotated(
     keys: &KeySet,
     new_key: Arc<SigningKey>,
     grace: Duration,
@@ -308,7 +324,10 @@ pub fn rotated(
 }
 
 /// Rotates the running issuer's keys.
-pub fn rotate(state: &IssuerState, rotation: &Rotation) -> Result<RotationReport, RotationError> {
+pub(crate) fn rotate(
+    state: &IssuerState,
+    rotation: &Rotation,
+) -> Result<RotationReport, RotationError> {
     // A tenant's keys are its own: the embedded next key would be every issuer's.
     let own;
     let rotation = if state.tenant && rotation.key == NewKey::Next {
@@ -328,18 +347,18 @@ pub fn rotate(state: &IssuerState, rotation: &Rotation) -> Result<RotationReport
         )
     })?);
     if new_key.alg() != rotation.alg {
-        return Err(RotationError::InvalidKey(format!(
-            "the key is {}, the rotation is for {}",
-            new_key.alg(),
-            rotation.alg
-        )));
+        return Err(KeyProblem::WrongAlgorithm {
+            key: new_key.alg(),
+            rotation: rotation.alg,
+        }
+        .into());
     }
     let now = state.now();
     let mut report = None;
     state.update_keys(|keys| {
         let (next, done) = rotated(keys, new_key, rotation.grace, now)?;
         report = Some(done);
-        Ok(next)
+        Ok::<_, RotationError>(next)
     })?;
     report.ok_or(RotationError::NoSigningKey(rotation.alg))
 }

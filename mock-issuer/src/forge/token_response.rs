@@ -70,7 +70,7 @@ impl std::fmt::Debug for ResponseEdit {
 /// members to set or remove; any of them may be left out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EditRequest {
+pub(crate) struct EditRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub id_token_mutations: Vec<Mutation>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
@@ -113,7 +113,7 @@ pub enum EditError {
 
 /// The edits waiting, each for one response (a bounded queue, lock-free when empty).
 #[derive(Debug)]
-pub struct ResponseEdits(NextResponses<Vec<ResponseEdit>>);
+pub(crate) struct ResponseEdits(NextResponses<Vec<ResponseEdit>>);
 
 impl Default for ResponseEdits {
     fn default() -> Self {
@@ -136,6 +136,7 @@ impl ResponseEdits {
         self.0.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -166,7 +167,7 @@ pub struct Signer<'a> {
 }
 
 /// Applies `edits` to a token response's members.
-pub fn apply(
+pub(crate) fn apply(
     edits: Vec<ResponseEdit>,
     response: &mut Map<String, Value>,
     signer: Signer<'_>,

@@ -21,7 +21,7 @@ pub enum UserError {
     Invalid(Vec<String>),
 }
 
-/// Whether [`upsert`] added a user or replaced one with the same `sub`.
+/// Whether [`Issuer::upsert_user`](crate::Issuer::upsert_user) added a user or replaced one with the same `sub`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -105,7 +105,10 @@ impl UserPatch {
 }
 
 /// `config` with `user` added, or replacing the user with the same `sub`.
-pub fn with_user(config: &Config, user: UserConfig) -> Result<(Config, Upserted), UserError> {
+pub(crate) fn with_user(
+    config: &Config,
+    user: UserConfig,
+) -> Result<(Config, Upserted), UserError> {
     let mut next = config.clone();
     let outcome = match next.users.iter_mut().find(|u| u.sub == user.sub) {
         Some(existing) => {
@@ -121,7 +124,7 @@ pub fn with_user(config: &Config, user: UserConfig) -> Result<(Config, Upserted)
 }
 
 /// `config` with the user found by `email_or_sub` changed by `patch`.
-pub fn with_patch(
+pub(crate) fn with_patch(
     config: &Config,
     email_or_sub: &str,
     patch: &UserPatch,
@@ -134,7 +137,7 @@ pub fn with_patch(
 }
 
 /// `config` without the user found by `email_or_sub`.
-pub fn without_user(
+pub(crate) fn without_user(
     config: &Config,
     email_or_sub: &str,
 ) -> Result<(Config, UserConfig), UserError> {
@@ -165,7 +168,7 @@ fn validated(config: Config) -> Result<Config, UserError> {
 }
 
 /// Adds or replaces a user on the running issuer.
-pub fn upsert(state: &IssuerState, user: UserConfig) -> Result<Upserted, UserError> {
+pub(crate) fn upsert(state: &IssuerState, user: UserConfig) -> Result<Upserted, UserError> {
     let mut outcome = Upserted::Added;
     state.update_config(|config| {
         let (next, how) = with_user(config, user)?;
@@ -176,7 +179,7 @@ pub fn upsert(state: &IssuerState, user: UserConfig) -> Result<Upserted, UserErr
 }
 
 /// Changes a user on the running issuer; returns the user as it is now.
-pub fn update(
+pub(crate) fn update(
     state: &IssuerState,
     email_or_sub: &str,
     patch: &UserPatch,
@@ -192,7 +195,7 @@ pub fn update(
 
 /// Removes a user from the running issuer; codes, sessions and refresh tokens of that user stop
 /// working (the grants find no user), tokens already issued stay valid until they expire.
-pub fn remove(state: &IssuerState, email_or_sub: &str) -> Result<UserConfig, UserError> {
+pub(crate) fn remove(state: &IssuerState, email_or_sub: &str) -> Result<UserConfig, UserError> {
     let mut removed = None;
     state.update_config(|config| {
         let (next, user) = without_user(config, email_or_sub)?;

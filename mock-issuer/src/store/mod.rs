@@ -111,6 +111,7 @@ impl<V: Expiring> BoundedMap<V> {
         self.entries.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -104,6 +104,7 @@ impl RefreshStore {
         self.families.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.families.is_empty()
     }

@@ -544,7 +544,7 @@ async fn pkce_is_required_of_public_clients_and_of_those_configured_so() {
 /// starts lasts `SESSION_LIFETIME` (then `prompt=none` answers `login_required`).
 #[tokio::test]
 async fn login_pages_and_sessions_expire_on_time() {
-    use oidc_forge::state::limits::{LOGIN_PAGE_LIFETIME, SESSION_LIFETIME};
+    use oidc_forge::internals::limits::{LOGIN_PAGE_LIFETIME, SESSION_LIFETIME};
     let h = interactive().await;
     let page = LoginPage::of(&h.authorize(&[]).await);
     h.clock.advance(LOGIN_PAGE_LIFETIME - 1);

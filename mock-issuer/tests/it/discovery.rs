@@ -88,7 +88,7 @@ async fn an_issuer_with_a_path_serves_under_it() {
         .issuer_url("http://issuer.test/tenant")
         .build_state("http://unused")
         .unwrap();
-    let router = oidc_forge::server::router(state);
+    let router = oidc_forge::internals::router(state);
     let request = axum::http::Request::get("/tenant/.well-known/openid-configuration")
         .body(axum::body::Body::empty())
         .unwrap();
@@ -385,7 +385,7 @@ async fn healthz_answers_at_the_root() {
         .issuer_url("http://issuer.test/tenant")
         .build_state("http://unused")
         .unwrap();
-    let router = oidc_forge::server::router(state);
+    let router = oidc_forge::internals::router(state);
     let response = router
         .oneshot(
             axum::http::Request::get("/healthz")
@@ -420,13 +420,13 @@ async fn discovery_follows_configuration_and_key_changes() {
         .unwrap();
     state
         .update_keys(|_| {
-            let key = oidc_forge::keys::SigningKey::generate(
+            let key = oidc_forge::SigningKey::generate(
                 "only-es256",
                 oidc_forge::config::SigningAlg::ES256,
             )?;
-            Ok::<_, String>(oidc_forge::keys::KeySet::new(vec![std::sync::Arc::new(
-                key,
-            )]))
+            Ok::<_, oidc_forge::KeyMaterialError>(oidc_forge::KeySet::new(vec![
+                std::sync::Arc::new(key),
+            ]))
         })
         .unwrap();
     let doc = Answer::read(h.http.get(h.issuer.discovery_url()).send().await.unwrap())

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use oidc_forge::keys::KeySet;
+use oidc_forge::KeySet;
 use serde_json::{Value, json};
 
 use crate::support::*;

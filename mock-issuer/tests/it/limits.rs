@@ -3,13 +3,14 @@
 //! 15.5.15 414, RFC 6585 5 431; the bodies are RFC 6749 5.2 JSON errors where the issuer writes
 //! them); the stores and queues stay within their caps.
 
-use oidc_forge::MockIssuer;
+use oidc_forge::CodeStatus;
 use oidc_forge::forge::claims::{ClaimsError, MAX_QUEUED};
-use oidc_forge::server::{
+use oidc_forge::internals::{
     BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BEARER_TOKEN_BYTES, MAX_BODY_BYTES,
-    MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, Timeouts,
+    MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES,
 };
-use oidc_forge::state::{CodeGrant, CodeStatus, Login, limits};
+use oidc_forge::internals::{CodeGrant, Login, limits};
+use oidc_forge::{MockIssuer, Timeouts};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -385,7 +386,7 @@ async fn sessions_expire_so_prompt_none_then_needs_a_login() {
     let h = start().await;
     let first = h.authorize(&[]).await;
     let cookie = first
-        .cookie(oidc_forge::state::SESSION_COOKIE)
+        .cookie(oidc_forge::internals::SESSION_COOKIE)
         .expect("a session cookie");
     let reused = h
         .authorize_with_cookie(&[("prompt", "none")], Some(&cookie))

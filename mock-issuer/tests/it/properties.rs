@@ -7,9 +7,9 @@
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use oidc_forge::params::Params;
-use oidc_forge::rules::pkce::{self, PkceChallenge, PkceError, PkceMethod};
-use oidc_forge::rules::scope;
+use oidc_forge::internals::Params;
+use oidc_forge::internals::pkce::{self, PkceChallenge, PkceError, PkceMethod};
+use oidc_forge::internals::scope;
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 

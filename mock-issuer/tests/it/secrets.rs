@@ -363,7 +363,7 @@ fn no_admin_removes_the_admin_api() {
 fn the_challenge_is_public_but_the_verifier_is_not_logged() {
     // The request log keeps the challenge (public, sent through the browser) and redacts the
     // verifier (the proof, RFC 7636 7.1).
-    let params = oidc_forge::params::Params::parse(
+    let params = oidc_forge::internals::Params::parse(
         format!("code_challenge={CHALLENGE}&code_verifier={VERIFIER}").as_bytes(),
     );
     let logged = oidc_forge::forge::request_log::LoggedParams::redacted(&params);

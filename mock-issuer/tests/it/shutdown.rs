@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use oidc_forge::MockIssuer;
-use oidc_forge::server::SHUTDOWN_GRACE;
+use oidc_forge::internals::SHUTDOWN_GRACE;
 use reqwest::StatusCode;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -119,7 +119,7 @@ async fn run_serves_a_state_on_a_listener_until_shutdown() {
     let issuer = format!("http://{addr}");
     let state = MockIssuer::builder().build_state(&issuer).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(oidc_forge::server::run(listener, state, async {
+    let served = tokio::spawn(oidc_forge::internals::run(listener, state, async {
         let _ = stopped.await;
     }));
     let discovery = http()

@@ -615,7 +615,7 @@ async fn redirect_uri_is_optional_when_the_authorization_request_had_none() {
 #[tokio::test]
 async fn too_many_parameters_are_invalid_request() {
     let h = start().await;
-    let mut form: Vec<(String, String)> = (0..oidc_forge::params::MAX_PARAMS)
+    let mut form: Vec<(String, String)> = (0..oidc_forge::internals::MAX_PARAMS)
         .map(|i| (format!("p{i}"), "x".to_owned()))
         .collect();
     form.push(("grant_type".into(), "client_credentials".into()));
@@ -643,7 +643,7 @@ async fn too_many_parameters_are_invalid_request() {
     .await;
     answer.assert_oauth_error(400, "invalid_request");
     // The authorization endpoint shows its page: with parameters unread, nothing is trusted.
-    let query: String = (0..=oidc_forge::params::MAX_PARAMS)
+    let query: String = (0..=oidc_forge::internals::MAX_PARAMS)
         .map(|i| format!("p{i}=x&"))
         .collect();
     let page = Answer::read(

@@ -471,7 +471,7 @@ pub async fn c26_token_response_variants() -> Outcome {
         .map_err(setup)?;
     log_in(&web, &mut Browser::new()).await?;
     ensure!(
-        web.issuer.issuer.state().forge.response_edits.is_empty(),
+        web.issuer.issuer.token_response_edits_waiting() == 0,
         "the login's token response was the edited one"
     );
     Ok(Pass::new(
