@@ -92,14 +92,13 @@ async fn d03_hmac_keyed_with_the_public_key_is_refused() {
     let n = jwks["keys"][0]["n"].as_str().unwrap_or_default().to_owned();
     let header = json!({"alg": "HS256", "kid": ISSUER_KID, "typ": "at+jwt"}).to_string();
     let claims = access_claims(issuer.url(), NOW).to_string();
-    let message = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
-    let signature = jsonwebtoken::crypto::sign(
-        message.as_bytes(),
-        &jsonwebtoken::EncodingKey::from_secret(n.as_bytes()),
-        Algorithm::HS256,
+    let token = oidc_forge::forge::mint::sign_raw(
+        &header,
+        &claims,
+        oidc_forge::forge::mint::RawSigner::Hs256(n.as_bytes()),
     )
     .unwrap();
-    let reason = access_reason(&client, &format!("{message}.{signature}")).await;
+    let reason = access_reason(&client, &token).await;
     assert_eq!(
         reason.to_string(),
         "algorithm \"HS256\" is not allowed (allowed: RS256)"

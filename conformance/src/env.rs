@@ -14,29 +14,15 @@ use crate::apps;
 use crate::http::{self, Answer};
 use crate::scenario::{Failure, setup};
 
-/// 2026-01-01T00:00:00Z: the issuer's and the apps' shared frozen time.
-pub const NOW: u64 = 1_767_225_600;
-/// The confidential client of the default configuration.
-pub const WEB_CLIENT: (&str, &str) = ("forge-web", "forge-web-secret");
-/// The public client of the default configuration.
-pub const SPA_CLIENT: &str = "forge-spa";
-/// `forge-web`'s first registered redirect URI.
-pub const REDIRECT_URI: &str = "http://localhost:8000/auth-callback";
-/// `forge-spa`'s redirect URI.
-pub const SPA_REDIRECT_URI: &str = "http://localhost:3000/callback";
-/// alice, whom the default configuration signs in automatically.
-pub const ALICE: &str = "4b3c7a4e-6f1e-4f8a-9d2b-1c0e5a7f3b21";
-/// bob.
-pub const BOB: &str = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4";
+pub use oidc_forge_testkit::authorize_params;
+pub use oidc_forge_testkit::fixtures::{
+    ALICE, BOB, CHALLENGE, NOW, REDIRECT_URI, RS256_KID, SPA_CLIENT, SPA_REDIRECT_URI, VERIFIER,
+    WEB_CLIENT,
+};
+
 /// The tenant of D-24: a second issuer on the same server (as Fief's tenants share a host),
 /// with the same clients and users but the attacker's key under the first issuer's RS256 kid.
 pub const SECOND_TENANT: &str = "second";
-/// The embedded RS256 key's kid, which the second tenant's key reuses.
-pub const RS256_KID: &str = "forge-rs256";
-/// RFC 7636 Appendix B's verifier and its S256 challenge.
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-/// See [`VERIFIER`].
-pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// An issuer on a frozen clock, with an HTTP client to call it.
 #[derive(Debug)]
@@ -224,44 +210,12 @@ impl IssuerEnv {
     }
 }
 
-/// `forge-web`'s authorization parameters (PKCE S256, state `state-1`, nonce `nonce-1`),
-/// overridden by `changes`; an empty value removes the parameter.
-pub fn authorize_params(changes: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut params: Vec<(String, String)> = [
-        ("response_type", "code"),
-        ("client_id", WEB_CLIENT.0),
-        ("redirect_uri", REDIRECT_URI),
-        ("scope", "openid email offline_access"),
-        ("state", "state-1"),
-        ("nonce", "nonce-1"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (name, value) in changes {
-        params.retain(|(k, _)| k != name);
-        if !value.is_empty() {
-            params.push((name.to_string(), value.to_string()));
-        }
-    }
-    params
-}
-
 /// Binds 127.0.0.1:0: the listener and its base URL.
 pub async fn bind() -> Result<(TcpListener, String), Failure> {
-    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(setup)?;
-    let addr = listener.local_addr().map_err(setup)?;
-    Ok((listener, format!("http://{addr}")))
+    oidc_forge_testkit::bind().await.map_err(setup)
 }
 
-/// Serves `app` on `listener` in the background, for as long as the runtime lives.
-pub fn serve(listener: TcpListener, app: axum::Router) {
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-}
+pub use oidc_forge_testkit::serve;
 
 /// A client for `forge-web` at `issuer` on a clock frozen at [`NOW`].
 pub fn app_client(issuer: &str) -> Result<(Client, Arc<AppClock>), Failure> {

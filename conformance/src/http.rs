@@ -275,14 +275,12 @@ impl Page {
     }
 }
 
-/// A browser: keeps cookies per name (across hosts: everything is on 127.0.0.1, and the
-/// cookie names of the issuer and the app differ), sends them back, never follows redirects
-/// by itself.
+/// A browser: the test kit's, which keeps cookies per name (across hosts: everything is on
+/// 127.0.0.1, and the cookie names of the issuer and the app differ), sends them back and
+/// never follows redirects by itself; its pages are read as [`Answer`]s for the assertions.
 #[derive(Debug)]
 pub struct Browser {
-    http: reqwest::Client,
-    /// The cookie jar, by name.
-    pub cookies: BTreeMap<String, String>,
+    inner: oidc_forge_testkit::Browser,
 }
 
 impl Default for Browser {
@@ -295,24 +293,23 @@ impl Browser {
     /// An empty browser.
     pub fn new() -> Self {
         Self {
-            http: client(),
-            cookies: BTreeMap::new(),
+            inner: oidc_forge_testkit::Browser::with_client(client()),
         }
+    }
+
+    /// The cookie jar.
+    pub fn cookies(&self) -> &oidc_forge_testkit::CookieJar {
+        &self.inner.cookies
+    }
+
+    /// The cookie jar, to change as a page's script or an attacker would.
+    pub fn cookies_mut(&mut self) -> &mut oidc_forge_testkit::CookieJar {
+        &mut self.inner.cookies
     }
 
     /// The `Cookie` header this browser would send, as request headers.
     pub fn cookie_headers(&self) -> Result<axum::http::HeaderMap, Failure> {
-        let mut headers = axum::http::HeaderMap::new();
-        headers.insert("cookie", self.cookie_line().parse().map_err(setup)?);
-        Ok(headers)
-    }
-
-    fn cookie_line(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.inner.cookie_headers().map_err(setup)
     }
 
     /// Sends a request with the jar's cookies and `headers`, storing what comes back.
@@ -323,40 +320,19 @@ impl Browser {
         headers: &[(&str, &str)],
         form: Option<&[(&str, &str)]>,
     ) -> Result<Page, Failure> {
-        let mut request = self.http.request(method, url);
-        if !self.cookies.is_empty() {
-            request = request.header("cookie", self.cookie_line());
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let answer = Answer::send(request).await?;
-        for line in answer.header_all("set-cookie") {
-            let pair = line.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let removed = line.to_ascii_lowercase().contains("max-age=0");
-            if removed || value.is_empty() {
-                self.cookies.remove(name.trim());
-            } else {
-                self.cookies
-                    .insert(name.trim().to_owned(), value.to_owned());
-            }
-        }
-        let location = match answer.headers.get("location") {
-            None => None,
-            Some(value) => {
-                let value = value.to_str().map_err(setup)?;
-                let base = url::Url::parse(url).map_err(setup)?;
-                Some(base.join(value).map_err(setup)?.to_string())
-            }
-        };
+        let page = self
+            .inner
+            .request(method, url, headers, form)
+            .await
+            .map_err(setup)?;
         Ok(Page {
-            url: url.to_owned(),
-            answer,
-            location,
+            url: page.url,
+            location: page.location,
+            answer: Answer {
+                status: page.status,
+                headers: page.headers,
+                body: page.body,
+            },
         })
     }
 

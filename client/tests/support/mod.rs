@@ -3,13 +3,13 @@
 //! cookie-keeping browser that follows redirects by hand.
 
 // Each test crate uses a different subset of these helpers.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::Algorithm;
 use oidc_forge::config::Config;
 use oidc_forge::{FixedClock, MockIssuer};
 use oidc_forge_client::clock::{Clock, FixedClock as ClientClock};
@@ -20,43 +20,55 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
-pub const ALICE: &str = "4b3c7a4e-6f1e-4f8a-9d2b-1c0e5a7f3b21";
-pub const BOB: &str = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4";
-pub const CLIENT_ID: &str = "forge-web";
-pub const CLIENT_SECRET: &str = "forge-web-secret";
-/// 2026-01-01T00:00:00Z, the issuer's and client's shared test time.
-pub const NOW: u64 = 1_767_225_600;
-/// The issuer's default RS256 key id.
-pub const ISSUER_KID: &str = "forge-rs256";
+pub use oidc_forge_testkit::fixtures::RS256_KID as ISSUER_KID;
+pub use oidc_forge_testkit::fixtures::{ALICE, BOB, NOW, WEB_CLIENT};
+
+pub use oidc_forge_testkit::serve;
+
+pub const CLIENT_ID: &str = WEB_CLIENT.0;
+pub const CLIENT_SECRET: &str = WEB_CLIENT.1;
 
 pub fn pem(name: &str) -> Vec<u8> {
     let path = format!("{}/../fixtures/keys/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
 }
 
-pub fn encoding_key(file: &str, alg: Algorithm) -> EncodingKey {
-    let pem = pem(file);
-    match alg {
-        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),
-        Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem),
-        Algorithm::HS256 => Ok(EncodingKey::from_secret(&pem)),
-        _ => EncodingKey::from_rsa_pem(&pem),
-    }
-    .unwrap_or_else(|error| panic!("{file}: {error}"))
-}
-
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Signs any header and claims (given as raw JSON text, so duplicates and odd
-/// shapes survive) with a fixture key.
+/// Signs any header and claims (given as raw JSON text, so duplicates and odd shapes survive)
+/// with a fixture key, through the forge's one signer (`sign_raw`): RSA keys under RS256 or
+/// any other RSA algorithm, the ES256 and EdDSA keys, or HS256 keyed with the file's bytes.
 pub fn sign_text(header: &str, claims: &str, key_file: &str, alg: Algorithm) -> String {
-    let message = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
-    let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &encoding_key(key_file, alg), alg)
-            .expect("signing with a fixture key");
-    format!("{message}.{signature}")
+    use oidc_forge::config::SigningAlg;
+    use oidc_forge::forge::mint::{RawSigner, RsaVariant, sign_raw};
+    let pem = pem(key_file);
+    let key = |alg| {
+        let text = std::str::from_utf8(&pem).expect("PEM text");
+        oidc_forge::SigningKey::from_pem(key_file, alg, text)
+            .unwrap_or_else(|error| panic!("{key_file}: {error}"))
+    };
+    let rsa = |variant| {
+        sign_raw(
+            header,
+            claims,
+            RawSigner::RsaVariant(&key(SigningAlg::RS256), variant),
+        )
+    };
+    match alg {
+        Algorithm::HS256 => sign_raw(header, claims, RawSigner::Hs256(&pem)),
+        Algorithm::RS256 => sign_raw(header, claims, RawSigner::Key(&key(SigningAlg::RS256))),
+        Algorithm::ES256 => sign_raw(header, claims, RawSigner::Key(&key(SigningAlg::ES256))),
+        Algorithm::EdDSA => sign_raw(header, claims, RawSigner::Key(&key(SigningAlg::EdDSA))),
+        Algorithm::RS384 => rsa(RsaVariant::Rs384),
+        Algorithm::RS512 => rsa(RsaVariant::Rs512),
+        Algorithm::PS256 => rsa(RsaVariant::Ps256),
+        Algorithm::PS384 => rsa(RsaVariant::Ps384),
+        Algorithm::PS512 => rsa(RsaVariant::Ps512),
+        other => panic!("no fixture signer for {other:?}"),
+    }
+    .expect("signing with a fixture key")
 }
 
 pub fn sign(header: &Value, claims: &Value, key_file: &str, alg: Algorithm) -> String {
@@ -139,15 +151,7 @@ pub fn client(issuer: &str) -> (Client, Arc<ClientClock>) {
 
 /// Binds 127.0.0.1:0 and returns the listener with its base URL.
 pub async fn bind() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    (listener, format!("http://{addr}"))
-}
-
-pub fn serve(listener: TcpListener, app: Router) {
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    oidc_forge_testkit::bind().await.expect("bind")
 }
 
 /// Follows the issuer's auto-login: GET the authorization URL, expect a 302
@@ -223,19 +227,29 @@ impl KeyServer {
 
 /// The public JWK of a fixture RSA key, with `kid`.
 pub fn rsa_jwk(file: &str, kid: &str) -> Value {
-    let key = encoding_key(file, Algorithm::RS256);
-    let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::RS256).expect("jwk");
-    let mut value = serde_json::to_value(jwk).expect("jwk json");
-    value["kid"] = json!(kid);
-    value["use"] = json!("sig");
-    value
+    let pem = String::from_utf8(pem(file)).expect("PEM text");
+    let key = oidc_forge::SigningKey::from_pem(kid, oidc_forge::config::SigningAlg::RS256, &pem)
+        .unwrap_or_else(|error| panic!("{file}: {error}"));
+    // The issuer's own public JWK of the key: `kty`, `n`, `e`, `use`, `alg` and `kid`.
+    key.jwk().clone()
 }
 
-/// A browser: keeps cookies per name, sends them back, never follows
-/// redirects by itself.
-pub struct Browser {
-    pub http: reqwest::Client,
-    pub cookies: BTreeMap<String, String>,
+/// The test kit's browser (its cookie jar, `browser.cookies`; redirects followed by hand),
+/// with pages a test asserts on directly: a request that fails panics.
+pub struct Browser(oidc_forge_testkit::Browser);
+
+impl std::ops::Deref for Browser {
+    type Target = oidc_forge_testkit::Browser;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Browser {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 pub struct Page {
@@ -246,20 +260,21 @@ pub struct Page {
     pub body: String,
 }
 
-impl Browser {
-    pub fn new() -> Self {
+impl From<oidc_forge_testkit::Page> for Page {
+    fn from(page: oidc_forge_testkit::Page) -> Self {
         Self {
-            http: http(),
-            cookies: BTreeMap::new(),
+            status: page.status,
+            set_cookies: page.set_cookies().into_iter().map(str::to_owned).collect(),
+            location: page.location,
+            headers: page.headers,
+            body: page.body,
         }
     }
+}
 
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+impl Browser {
+    pub fn new() -> Self {
+        Self(oidc_forge_testkit::Browser::with_client(http()))
     }
 
     pub async fn request(
@@ -268,100 +283,36 @@ impl Browser {
         url: &str,
         extra: &[(&str, &str)],
     ) -> Page {
-        let mut request = self.http.request(method, url);
-        if !self.cookies.is_empty() {
-            request = request.header("cookie", self.cookie_header());
-        }
-        for (name, value) in extra {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let set_cookies: Vec<String> = headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        self.store(&set_cookies);
-        let location = headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(|location| {
-                if location.starts_with('/') {
-                    let base = url::Url::parse(url).expect("url");
-                    base.join(location).expect("join").to_string()
-                } else {
-                    location.to_owned()
-                }
-            });
-        let body = response.text().await.unwrap_or_default();
-        Page {
-            status,
-            location,
-            set_cookies,
-            headers,
-            body,
-        }
-    }
-
-    /// Keeps what `Set-Cookie` lines say.
-    fn store(&mut self, set_cookies: &[String]) {
-        for line in set_cookies {
-            let pair = line.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let removed = line.to_ascii_lowercase().contains("max-age=0");
-            if removed || value.is_empty() {
-                self.cookies.remove(name.trim());
-            } else {
-                self.cookies
-                    .insert(name.trim().to_owned(), value.to_owned());
-            }
-        }
+        let page = self.0.request(method, url, extra, None).await;
+        page.expect("request").into()
     }
 
     /// The request headers this browser would send: its cookies.
     pub fn cookie_headers(&self) -> axum::http::HeaderMap {
-        let mut headers = axum::http::HeaderMap::new();
-        headers.insert(
-            "cookie",
-            self.cookie_header().parse().expect("cookie header"),
-        );
-        headers
+        self.0.cookie_headers().expect("cookie header")
     }
 
     /// Takes the cookies of a jar an app would send back.
     pub fn absorb(&mut self, jar: &axum_extra::extract::cookie::PrivateCookieJar) {
         use axum::response::IntoResponse as _;
         let response = jar.clone().into_response();
-        let lines: Vec<String> = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        self.store(&lines);
+        let lines = response.headers().get_all("set-cookie");
+        self.0
+            .cookies
+            .store(lines.iter().filter_map(|v| v.to_str().ok()));
     }
 
     pub async fn get(&mut self, url: &str) -> Page {
         self.request(reqwest::Method::GET, url, &[]).await
     }
 
-    /// GETs `url` and follows up to `hops` redirects (across app and issuer).
+    /// GETs `url` and follows up to `hops` redirects (across app and issuer): the last page,
+    /// and every URL visited.
     pub async fn follow(&mut self, url: &str, hops: usize) -> (Page, Vec<String>) {
-        let mut visited = vec![url.to_owned()];
-        let mut page = self.get(url).await;
-        for _ in 0..hops {
-            let Some(next) = page.location.clone() else {
-                break;
-            };
-            if !(300..400).contains(&page.status) {
-                break;
-            }
-            visited.push(next.clone());
-            page = self.get(&next).await;
-        }
-        (page, visited)
+        let mut pages = self.0.follow(url, hops).await.expect("request");
+        let visited = pages.iter().map(|page| page.url.clone()).collect();
+        let last = pages.pop().expect("the first page");
+        (last.into(), visited)
     }
 }
 

@@ -11,14 +11,9 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
-/// RFC 7636 Appendix B.
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-pub const REDIRECT_URI: &str = "http://localhost:8000/auth-callback";
-pub const WEB: (&str, &str) = ("forge-web", "forge-web-secret");
-pub const ALICE: &str = "4b3c7a4e-6f1e-4f8a-9d2b-1c0e5a7f3b21";
-pub const BOB: &str = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4";
-pub const NOW: u64 = 1_767_225_600;
+pub use oidc_forge_testkit::authorize_params;
+pub use oidc_forge_testkit::fixtures::WEB_CLIENT as WEB;
+pub use oidc_forge_testkit::fixtures::{ALICE, BOB, CHALLENGE, NOW, REDIRECT_URI, VERIFIER};
 
 pub struct Harness {
     pub issuer: MockIssuer,
@@ -163,31 +158,6 @@ impl Answer {
             self.body
         );
     }
-}
-
-/// Default authorization parameters of `forge-web`, overridden or removed by `changes`
-/// (an empty value removes the parameter).
-pub fn authorize_params(changes: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut params: Vec<(String, String)> = [
-        ("response_type", "code"),
-        ("client_id", "forge-web"),
-        ("redirect_uri", REDIRECT_URI),
-        ("scope", "openid email offline_access"),
-        ("state", "state-1"),
-        ("nonce", "nonce-1"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (name, value) in changes {
-        params.retain(|(k, _)| k != name);
-        if !value.is_empty() {
-            params.push((name.to_string(), value.to_string()));
-        }
-    }
-    params
 }
 
 impl Harness {

@@ -96,7 +96,7 @@ pub async fn c16_csrf_defence() -> Outcome {
             "POST /logout, {what}: nothing cleared"
         );
     }
-    ensure!(browser.cookies.contains_key(SESSION), "still logged in");
+    ensure!(browser.cookies().contains(SESSION), "still logged in");
     let same = browser
         .request(reqwest::Method::POST, &logout, &[("origin", &origin)], None)
         .await?;
@@ -112,16 +112,16 @@ pub async fn c17_bad_session_cookie() -> Outcome {
     let mut browser = Browser::new();
     log_in(&web, &mut browser).await?;
     let session = browser
-        .cookies
+        .cookies()
         .get(SESSION)
-        .cloned()
+        .map(str::to_owned)
         .ok_or_else(|| Failure::mismatch("no session cookie"))?;
     let mut flipped = session.clone().into_bytes();
     let at = flipped.len() / 2;
     flipped[at] = if flipped[at] == b'A' { b'B' } else { b'A' };
     browser
-        .cookies
-        .insert(SESSION.into(), String::from_utf8(flipped).map_err(setup)?);
+        .cookies_mut()
+        .insert(SESSION, String::from_utf8(flipped).map_err(setup)?);
     let tampered = browser.get(&web.app("/protected")).await?;
     ensure_eq!(tampered.answer.status, 302, "a tampered cookie");
     ensure!(
@@ -132,7 +132,7 @@ pub async fn c17_bad_session_cookie() -> Outcome {
         "to login: {:?}",
         tampered.location
     );
-    browser.cookies.insert(SESSION.into(), session);
+    browser.cookies_mut().insert(SESSION, session);
     ensure_eq!(
         browser.get(&web.app("/protected")).await?.answer.status,
         200,

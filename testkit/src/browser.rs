@@ -1,0 +1,278 @@
+//! A browser for tests: it keeps cookies, sends them back, and never follows a redirect by
+//! itself, so that every hop of a login (app, issuer, callback) can be inspected.
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+
+use crate::jar::CookieJar;
+
+/// A client that never follows redirects (a followed `/authorize` 302 would lose the code) and
+/// ignores proxy settings (everything a test serves is on 127.0.0.1).
+///
+/// One client is built per process and cloned (a clone shares it): building one reads and
+/// parses the system's CA bundle. It keeps no idle connections, because each test runs on its
+/// own runtime, and a pooled connection would belong to a runtime that is gone by the next.
+pub fn http_client() -> reqwest::Client {
+    static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+/// Why a page could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BrowserError {
+    #[error("{url}: {source}")]
+    Request {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url} answered a Location that is not a URL: {location:?}")]
+    Location { url: String, location: String },
+    #[error("a cookie cannot be sent as a header: {0}")]
+    Cookie(#[from] axum::http::header::InvalidHeaderValue),
+}
+
+/// One response, read whole.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The URL asked for.
+    pub url: String,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+    /// The `Location` header resolved against [`url`](Self::url).
+    pub location: Option<String>,
+}
+
+impl Page {
+    /// Whether this response is a redirect (3xx).
+    pub fn is_redirect(&self) -> bool {
+        (300..400).contains(&self.status)
+    }
+
+    /// A header's value, or "" when it is absent or not text.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Every `Set-Cookie` line of the response.
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+}
+
+/// Cookies kept across requests, redirects followed by hand.
+#[derive(Debug)]
+pub struct Browser {
+    http: reqwest::Client,
+    /// The cookie jar.
+    pub cookies: CookieJar,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    /// An empty browser over [`http_client`].
+    pub fn new() -> Self {
+        Self::with_client(http_client())
+    }
+
+    /// An empty browser over `http` (which should not follow redirects).
+    pub fn with_client(http: reqwest::Client) -> Self {
+        Self {
+            http,
+            cookies: CookieJar::default(),
+        }
+    }
+
+    /// The `Cookie` header this browser would send, as request headers (empty with no cookies).
+    pub fn cookie_headers(&self) -> Result<axum::http::HeaderMap, BrowserError> {
+        let mut headers = axum::http::HeaderMap::new();
+        if let Some(line) = self.cookies.header() {
+            headers.insert("cookie", line.parse()?);
+        }
+        Ok(headers)
+    }
+
+    /// Sends a request with the jar's cookies, `headers` and, when given, a form body; stores
+    /// the cookies that come back.
+    pub async fn request(
+        &mut self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<Page, BrowserError> {
+        let failed = |source| BrowserError::Request {
+            url: url.to_owned(),
+            source,
+        };
+        let mut request = self.http.request(method, url);
+        if let Some(line) = self.cookies.header() {
+            request = request.header("cookie", line);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let response = request.send().await.map_err(failed)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.map_err(failed)?;
+        let mut page = Page {
+            url: url.to_owned(),
+            status,
+            headers,
+            body,
+            location: None,
+        };
+        self.cookies.store(page.set_cookies());
+        if let Some(location) = page.headers.get("location") {
+            let unusable = || BrowserError::Location {
+                url: url.to_owned(),
+                location: String::from_utf8_lossy(location.as_bytes()).into_owned(),
+            };
+            let text = location.to_str().map_err(|_| unusable())?;
+            let resolved = url::Url::parse(url)
+                .and_then(|base| base.join(text))
+                .map_err(|_| unusable())?;
+            page.location = Some(resolved.to_string());
+        }
+        Ok(page)
+    }
+
+    pub async fn get(&mut self, url: &str) -> Result<Page, BrowserError> {
+        self.request(Method::GET, url, &[], None).await
+    }
+
+    /// GETs `url` and follows up to `hops` redirects; returns every page on the way.
+    pub async fn follow(&mut self, url: &str, hops: usize) -> Result<Vec<Page>, BrowserError> {
+        let mut pages = vec![self.get(url).await?];
+        for _ in 0..hops {
+            let next = pages
+                .last()
+                .filter(|page| page.is_redirect())
+                .and_then(|page| page.location.clone());
+            let Some(next) = next else {
+                break;
+            };
+            pages.push(self.get(&next).await?);
+        }
+        Ok(pages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A redirect chain across two local servers, with cookies set, sent back and removed.
+    #[tokio::test]
+    async fn cookies_go_back_and_redirects_are_followed_by_hand() {
+        use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+        use axum::routing::get;
+
+        let (issuer, issuer_url) = crate::bind().await.unwrap();
+        let (app, app_url) = crate::bind().await.unwrap();
+        let to_app = format!("{app_url}/callback");
+        crate::serve(
+            issuer,
+            axum::Router::new().route(
+                "/authorize",
+                get(move || {
+                    let to_app = to_app.clone();
+                    async move {
+                        (
+                            axum::http::StatusCode::FOUND,
+                            [
+                                (SET_COOKIE, "issuer_session=s1; HttpOnly".to_owned()),
+                                (LOCATION, to_app),
+                            ],
+                        )
+                    }
+                }),
+            ),
+        );
+        crate::serve(
+            app,
+            axum::Router::new()
+                .route(
+                    "/login",
+                    get(move || async move {
+                        (
+                            axum::http::StatusCode::SEE_OTHER,
+                            [(SET_COOKIE, "app_state=x"), (LOCATION, "/go")],
+                        )
+                    }),
+                )
+                .route(
+                    "/go",
+                    get(move || {
+                        let to = format!("{issuer_url}/authorize");
+                        async move { (axum::http::StatusCode::FOUND, [(LOCATION, to)]) }
+                    }),
+                )
+                .route(
+                    "/callback",
+                    get(|headers: axum::http::HeaderMap| async move {
+                        let sent = headers
+                            .get(COOKIE)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned();
+                        ([(SET_COOKIE, "app_state=; Max-Age=0")], sent)
+                    }),
+                ),
+        );
+        let mut browser = Browser::new();
+        let pages = browser
+            .follow(&format!("{app_url}/login"), 5)
+            .await
+            .unwrap();
+        let statuses: Vec<u16> = pages.iter().map(|p| p.status).collect();
+        assert_eq!(statuses, [303, 302, 302, 200]);
+        // A relative Location is resolved against the page's URL.
+        assert_eq!(
+            pages[0].location.as_deref(),
+            Some(&*format!("{app_url}/go"))
+        );
+        // Both sites' cookies went to the callback, which then removed the app's.
+        assert_eq!(pages[3].body, "app_state=x; issuer_session=s1");
+        assert_eq!(
+            browser.cookies.header().as_deref(),
+            Some("issuer_session=s1")
+        );
+        assert_eq!(
+            browser.cookie_headers().unwrap()["cookie"],
+            "issuer_session=s1"
+        );
+        // No further hop than asked for.
+        let mut fresh = Browser::new();
+        let pages = fresh.follow(&format!("{app_url}/login"), 1).await.unwrap();
+        assert_eq!(pages.len(), 2);
+        assert!(pages[1].is_redirect());
+    }
+}

@@ -1,0 +1,111 @@
+//! The cookies a browser keeps. Everything a test serves is on 127.0.0.1 and the issuer's and
+//! the apps' cookie names differ, so one jar by name stands for a browser's per-site jars.
+
+use std::collections::BTreeMap;
+
+/// Cookies by name, as `Set-Cookie` lines left them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookieJar {
+    cookies: BTreeMap<String, String>,
+}
+
+impl CookieJar {
+    /// Keeps what `Set-Cookie` lines say: a value replaces the one of the same name, and an
+    /// empty value or `Max-Age=0` removes the cookie (RFC 6265 5.3, as browsers apply it).
+    pub fn store<'a>(&mut self, set_cookie_lines: impl IntoIterator<Item = &'a str>) {
+        for line in set_cookie_lines {
+            let pair = line.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let removed = line.to_ascii_lowercase().contains("max-age=0");
+            if removed || value.is_empty() {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies
+                    .insert(name.trim().to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    /// The `Cookie` request header: every cookie, by name; `None` when the jar is empty.
+    pub fn header(&self) -> Option<String> {
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    /// Sets a cookie as a page's script or an attacker would.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.cookies.insert(name.into(), value.into());
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        self.cookies.remove(name)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.cookies.contains_key(name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.cookies.len()
+    }
+
+    /// Every cookie, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.cookies.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn clear(&mut self) {
+        self.cookies.clear();
+    }
+}
+
+/// `jar["name"]`, as a map indexes: panics when there is no such cookie.
+impl std::ops::Index<&str> for CookieJar {
+    type Output = str;
+
+    fn index(&self, name: &str) -> &str {
+        self.get(name)
+            .unwrap_or_else(|| panic!("no cookie `{name}` in the jar"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_cookie_lines_add_replace_and_remove() {
+        let mut jar = CookieJar::default();
+        assert_eq!(jar.header(), None);
+        jar.store(["a=1; Path=/; HttpOnly; SameSite=Lax", "b=2"]);
+        assert_eq!(jar.header().as_deref(), Some("a=1; b=2"));
+        jar.store(["a=3"]);
+        assert_eq!(jar.get("a"), Some("3"));
+        jar.store(["b=2; Max-Age=0", "a="]);
+        assert!(jar.is_empty(), "{jar:?}");
+        // A value may hold `=`; a name is trimmed.
+        jar.store([" c =x=y; Secure"]);
+        assert_eq!(jar.get("c"), Some("x=y"));
+        assert_eq!(&jar["c"], "x=y");
+        assert_eq!(jar.len(), 1);
+        jar.insert("d", "4");
+        assert!(jar.contains("d"));
+        assert_eq!(jar.remove("d").as_deref(), Some("4"));
+        assert_eq!(jar.iter().collect::<Vec<_>>(), vec![("c", "x=y")]);
+        jar.clear();
+        assert!(jar.is_empty());
+    }
+}
