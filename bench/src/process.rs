@@ -80,6 +80,8 @@ pub struct IssuerOptions {
     pub rust_log: Option<String>,
     /// `--request-log N`; `None` keeps the binary's default.
     pub request_log: Option<usize>,
+    /// `--config FILE`; `None` serves the embedded configuration.
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Starts `serve --port 0` and reads the bound address from its banner.
@@ -88,6 +90,9 @@ pub fn start_issuer(options: &IssuerOptions) -> Result<Issuer, String> {
     command.args(["serve", "--port", "0"]);
     if let Some(capacity) = options.request_log {
         command.args(["--request-log", &capacity.to_string()]);
+    }
+    if let Some(config) = &options.config {
+        command.arg("--config").arg(config);
     }
     apply_log(&mut command, options.rust_log.as_deref());
     let mut child = command

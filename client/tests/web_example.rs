@@ -516,9 +516,12 @@ async fn c20_session_refresh_keeps_the_subject() {
         "{error}"
     );
 
-    // A session without its ID token is not refreshed blind.
-    let mut no_id = browser.cookie_headers();
-    let without_id: String = browser
+    // A session without its ID token is not refreshed blind: from a fresh session, whose
+    // refresh token the issuer would honour, the refresh is refused before any token request.
+    let mut fresh = Browser::new();
+    log_in(&web, &mut fresh).await;
+    let mut no_id = fresh.cookie_headers();
+    let without_id: String = fresh
         .cookies
         .iter()
         .filter(|(name, _)| *name != "user_session_id")
@@ -526,7 +529,25 @@ async fn c20_session_refresh_keeps_the_subject() {
         .collect::<Vec<_>>()
         .join("; ");
     no_id.insert("cookie", without_id.parse().unwrap());
-    assert!(web.flow.refresh_session(&no_id).await.is_err());
+    let token_requests = web.issuer.requests_to(oidc_forge::Endpoint::Token).len();
+    let error = web.flow.refresh_session(&no_id).await.unwrap_err();
+    assert!(
+        matches!(&error, oidc_forge_client::Error::Configuration(why) if why.contains("no ID token")),
+        "{error}"
+    );
+    assert_eq!(
+        web.issuer.requests_to(oidc_forge::Endpoint::Token).len(),
+        token_requests,
+        "no refresh was attempted"
+    );
+    // The same session with its ID token refreshes: the refusal above was the missing cookie.
+    let refreshed = web
+        .flow
+        .refresh_session(&fresh.cookie_headers())
+        .await
+        .expect("the whole session refreshes");
+    fresh.absorb(&refreshed);
+    assert!(fresh.cookies.contains("user_session_id"));
 }
 
 #[tokio::test]

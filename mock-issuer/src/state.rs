@@ -466,12 +466,18 @@ impl IssuerState {
     /// refresh tokens. That revokes far more than asked, loudly, but never fails open, and it
     /// stays within the client whose grant it was.
     pub fn revoke_grant_or_everything(&self, grant: &str, client_id: &str, until: u64, now: u64) {
-        if self.revoke_grant(grant, client_id, until, now).is_ok() {
+        // The moment of the revocation: a concurrent request of the same grant (a refresh) may
+        // have issued tokens since this one read its clock, and both the grant's record and the
+        // watermark must cover them. Their lifetime is the one `until` allows from `now`.
+        let revoked_at = now.max(self.now());
+        let until = until.saturating_add(revoked_at - now);
+        if self
+            .revoke_grant(grant, client_id, until, revoked_at)
+            .is_ok()
+        {
             return;
         }
-        // The moment of the revocation: a concurrent request may have issued tokens since this
-        // one read its clock, and the watermark must cover them.
-        let now = now.max(self.now());
+        let now = revoked_at;
         self.revocations.revoke_everything_of(client_id, now);
         lock(&self.refresh_tokens).end_client(client_id);
         tracing::error!(

@@ -11,12 +11,21 @@ pub struct CookieJar {
 
 impl CookieJar {
     /// Keeps what `Set-Cookie` lines say: a value replaces the one of the same name, and an
-    /// empty value or `Max-Age=0` removes the cookie (RFC 6265 5.3, as browsers apply it).
+    /// empty value or a `Max-Age` of zero or less removes the cookie (RFC 6265 5.2.2, 5.3).
+    /// Paths and domains are not kept: every cookie goes to every request.
     pub fn store<'a>(&mut self, set_cookie_lines: impl IntoIterator<Item = &'a str>) {
         for line in set_cookie_lines {
-            let pair = line.split(';').next().unwrap_or_default();
+            let mut parts = line.split(';');
+            let pair = parts.next().unwrap_or_default();
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let removed = line.to_ascii_lowercase().contains("max-age=0");
+            let removed = parts.any(|attribute| {
+                let (key, delta) = attribute.split_once('=').unwrap_or((attribute, ""));
+                key.trim().eq_ignore_ascii_case("max-age")
+                    && delta
+                        .trim()
+                        .parse::<i64>()
+                        .is_ok_and(|seconds| seconds <= 0)
+            });
             if removed || value.is_empty() {
                 self.cookies.remove(name.trim());
             } else {
@@ -95,6 +104,11 @@ mod tests {
         jar.store(["a=3"]);
         assert_eq!(jar.get("a"), Some("3"));
         jar.store(["b=2; Max-Age=0", "a="]);
+        assert!(jar.is_empty(), "{jar:?}");
+        // Max-Age is read as a number: 05 seconds keeps the cookie, -1 removes it.
+        jar.store(["e=5; max-age=05", "f=6; Max-Age = 3600"]);
+        assert_eq!(jar.len(), 2);
+        jar.store(["e=5; Max-Age=-1", "f=; Path=/"]);
         assert!(jar.is_empty(), "{jar:?}");
         // A value may hold `=`; a name is trimmed.
         jar.store([" c =x=y; Secure"]);

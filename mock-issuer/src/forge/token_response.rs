@@ -136,20 +136,18 @@ impl ResponseEdits {
         self.0.len()
     }
 
-    #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn clear(&self) {
         self.0.clear();
     }
 
     /// Takes the edits for the response being answered, if any. Edits of the ID token wait for
-    /// a response that has one: a client_credentials answer in between does not use them up.
-    pub fn take_for(&self, has_id_token: bool) -> Option<Vec<ResponseEdit>> {
+    /// the ID token of a login (a code exchange, `login_id_token`): a client_credentials answer
+    /// or a refresh in between does not use them up. A refreshed ID token carries no `nonce` or
+    /// `c_hash` of a login to get wrong (OpenID Core 12.2), and an edit it could not take would
+    /// answer `server_error` and end that other grant.
+    pub fn take_for(&self, login_id_token: bool) -> Option<Vec<ResponseEdit>> {
         self.0.take_if(|edits| {
-            has_id_token
+            login_id_token
                 || edits
                     .iter()
                     .all(|edit| matches!(edit, ResponseEdit::Members { .. }))
@@ -247,7 +245,7 @@ mod tests {
             matches!(&first[0], ResponseEdit::Members { set, .. } if set.contains_key("first"))
         );
         edits.clear();
-        assert!(edits.is_empty());
+        assert_eq!(edits.len(), 0);
         edits
             .push(vec![ResponseEdit::IdTokenMutations(vec![
                 Mutation::InvalidNonce,

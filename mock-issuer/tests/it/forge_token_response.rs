@@ -102,6 +102,34 @@ async fn a_defect_the_token_cannot_take_is_a_server_error_that_says_why() {
     );
 }
 
+/// An edit of the ID token waits for a login's: a refresh in between (another session of the
+/// app, say) neither uses it up nor fails because its ID token has no nonce to get wrong, and
+/// its grant stays alive.
+#[tokio::test]
+async fn an_id_token_edit_waits_for_a_login_past_a_refresh() {
+    let h = start().await;
+    let first = h.tokens(&[]).await;
+    h.admin(
+        Method::POST,
+        "/token-response",
+        Some(json!({"id_token_mutations": ["missing=nonce"]})),
+    )
+    .await;
+    assert_eq!(h.issuer.token_response_edits_waiting(), 1);
+    let refreshed = h.refresh(str_of(&first, "refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(h.issuer.token_response_edits_waiting(), 1, "still waiting");
+    let again = h.refresh(str_of(&refreshed.json(), "refresh_token")).await;
+    assert_eq!(
+        again.status, 200,
+        "the refreshed grant lives: {}",
+        again.body
+    );
+    let login = h.tokens(&[]).await;
+    assert!(decode(str_of(&login, "id_token")).1.get("nonce").is_none());
+    assert_eq!(h.issuer.token_response_edits_waiting(), 0);
+}
+
 /// An edit of the ID token waits for a response that has one: a client_credentials answer in
 /// between (a background job of the app, say) does not use it up.
 #[tokio::test]

@@ -104,10 +104,8 @@ fn exchange(
     let encoding =
         |e: serde_json::Error| OAuthError::server_error(format!("cannot encode the response: {e}"));
     // Edits the forge scripted for this response: one atomic load when there are none.
-    let edits = state
-        .forge
-        .response_edits
-        .take_for(response.id_token.is_some());
+    let login_id_token = grant_type == GrantType::AuthorizationCode && response.id_token.is_some();
+    let edits = state.forge.response_edits.take_for(login_id_token);
     let json = match edits {
         None => serde_json::to_string(&response).map_err(encoding)?,
         Some(edits) => {
@@ -231,6 +229,27 @@ mod tests {
             .unwrap();
         assert!(state.is_grant_revoked("grant-1", "forge-web", NOW));
         assert!(!state.is_grant_revoked("grant-2", "forge-web", NOW));
+    }
+
+    /// A replay whose request read its clock before a concurrent refresh of the same grant
+    /// issued tokens still revokes them for their whole life: the grant's record lasts from the
+    /// moment of the revocation, not from the request's reading of the clock.
+    #[test]
+    fn a_grant_revocation_covers_tokens_issued_after_the_request_read_its_clock() {
+        let clock = std::sync::Arc::new(crate::FixedClock::new(NOW + 1));
+        let state = crate::MockIssuer::builder()
+            .clock(clock.clone())
+            .build_state("http://issuer.test")
+            .unwrap();
+        // The replaying request read NOW, and its tokens would live until NOW + 3600; the
+        // refresh issued its access token at NOW + 1, living until NOW + 3601.
+        state.revoke_grant_or_everything("g", "forge-web", NOW + 3600, NOW);
+        clock.set(NOW + 3600);
+        // A later revocation sweeps what has expired by then.
+        state
+            .revoke_grant("other", "forge-web", NOW + 7200, NOW + 3600)
+            .unwrap();
+        assert!(state.is_access_token_revoked("refreshed-jti", Some("g"), "forge-web", NOW + 1));
     }
 
     /// A replay whose request read its clock before a concurrent redemption issued tokens still
