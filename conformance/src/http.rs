@@ -11,26 +11,10 @@ use serde_json::Value;
 use crate::scenario::{Failure, setup};
 use crate::{ensure, ensure_eq};
 
-/// A client that never follows redirects (a followed `/authorize` 302 would lose the code) and
-/// ignores proxy settings (everything here is on 127.0.0.1).
-///
-/// One client is built per process and cloned (a clone shares it): building one reads and
-/// parses the system's CA bundle, which was most of each scenario's time. It keeps no idle
-/// connections, because each scenario runs on its own runtime, and a pooled connection would
-/// belong to a runtime that is gone by the next scenario.
-pub fn client() -> reqwest::Client {
-    static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    SHARED
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap_or_default()
-        })
-        .clone()
-}
+/// The test kit's client: it never follows redirects (a followed `/authorize` 302 would lose
+/// the code), ignores proxy settings, is built once per process and keeps no idle connections,
+/// since each scenario runs on its own runtime.
+pub use oidc_forge_testkit::http_client as client;
 
 /// A response read whole.
 #[derive(Debug, Clone)]
