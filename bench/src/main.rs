@@ -1,7 +1,8 @@
 //! `oidc-forge-bench`: drives a running issuer's endpoints with a small keep-alive load
 //! generator, measures the machine's own RS256 limit in the same run, reads the server's CPU
 //! time from `/proc`, and prints one table of throughput, latency and CPU per request as a ratio
-//! to that limit, against the targets of issue 7.
+//! to that limit, against the targets of issue 7, and the ratios of issue 14 measured paired
+//! (`paired`: the sides interleaved in one loop, the median of the per-round ratios).
 //!
 //! ```text
 //! cargo build --release -p oidc-forge -p oidc-forge-bench
@@ -13,6 +14,7 @@
 
 mod limits;
 mod load;
+mod paired;
 mod process;
 mod report;
 mod scenarios;
