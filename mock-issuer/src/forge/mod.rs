@@ -26,6 +26,7 @@
 mod attacker;
 pub mod claims;
 mod draft;
+mod fault_builder;
 pub mod faults;
 pub(crate) mod middleware;
 pub mod mint;

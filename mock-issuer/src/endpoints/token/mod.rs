@@ -236,20 +236,25 @@ mod tests {
     /// moment of the revocation, not from the request's reading of the clock.
     #[test]
     fn a_grant_revocation_covers_tokens_issued_after_the_request_read_its_clock() {
-        let clock = std::sync::Arc::new(crate::FixedClock::new(NOW + 1));
+        let clock = std::sync::Arc::new(crate::FixedClock::new(NOW + 100));
         let state = crate::MockIssuer::builder()
             .clock(clock.clone())
             .build_state("http://issuer.test")
             .unwrap();
         // The replaying request read NOW, and its tokens would live until NOW + 3600; the
-        // refresh issued its access token at NOW + 1, living until NOW + 3601.
+        // refresh issued its access token at NOW + 100, living until NOW + 3700.
         state.revoke_grant_or_everything("g", "forge-web", NOW + 3600, NOW);
-        clock.set(NOW + 3600);
+        clock.set(NOW + 3650);
         // A later revocation sweeps what has expired by then.
         state
-            .revoke_grant("other", "forge-web", NOW + 7200, NOW + 3600)
+            .revoke_grant("other", "forge-web", NOW + 7200, NOW + 3650)
             .unwrap();
-        assert!(state.is_access_token_revoked("refreshed-jti", Some("g"), "forge-web", NOW + 1));
+        assert!(state.is_access_token_revoked("refreshed-jti", Some("g"), "forge-web", NOW + 100));
+        // ...and the record ends with that token's life, not later.
+        state
+            .revoke_grant("another", "forge-web", NOW + 7200, NOW + 3700)
+            .unwrap();
+        assert!(!state.is_grant_revoked("g", "forge-web", NOW + 100));
     }
 
     /// A replay whose request read its clock before a concurrent redemption issued tokens still
