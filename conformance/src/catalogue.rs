@@ -396,7 +396,7 @@ pub static SCENARIOS: &[Scenario] = &[
         clause: "RFC 6750 §2.1, §3.1",
         oidf: None,
         does: "`Authorization: Basic ...`, and `Bearer` alone",
-        expected: "401 without error / 400 `invalid_request`",
+        expected: "401 without error / 400 `invalid_request` (401 `invalid_token` also refuses)",
         runner: api!(api_flow::b03_wrong_scheme_or_empty_bearer),
     },
     Scenario {
@@ -495,7 +495,7 @@ pub static SCENARIOS: &[Scenario] = &[
         clause: "RFC 6750 §3.1",
         oidf: None,
         does: "a token lacking one required scope",
-        expected: "403 `error=\"insufficient_scope\"`, `scope=\"…\"`",
+        expected: "403 `error=\"insufficient_scope\"`; `scope=\"…\"` (a MAY: WARN without it)",
         runner: api!(api_flow::b14_missing_scope),
     },
     Scenario {

@@ -27,8 +27,32 @@ pub struct CheckOptions {
     pub routes: PathBuf,
 }
 
+/// Why an application cannot be checked at all: a usage error (exit 2) said in one sentence,
+/// not rows of findings.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// No answer from the application at all.
+    #[error("nothing listens at {url}: is the app running? ({reason})")]
+    Unreachable {
+        /// The application's base URL.
+        url: String,
+        /// What the connection attempt said.
+        reason: String,
+    },
+    /// A route of the routes file answers 404 to a valid token.
+    #[error("{url} answers 404 to a valid token: is its path in the routes file right?")]
+    RouteNotFound {
+        /// The route's URL.
+        url: String,
+    },
+    /// The issuer or the routes could not be set up.
+    #[error(transparent)]
+    Setup(#[from] Failure),
+}
+
 /// Runs the check: the records in catalogue order.
-pub async fn check(options: &CheckOptions) -> Result<Vec<Record>, Failure> {
+pub async fn check(options: &CheckOptions) -> Result<Vec<Record>, CheckError> {
     let config = load_issuer_config(&options.issuer_config)?;
     let routes = RoutesFile::load(&options.routes).map_err(setup)?;
     let mut builder = MockIssuer::builder()
@@ -44,7 +68,30 @@ pub async fn check(options: &CheckOptions) -> Result<Vec<Record>, Failure> {
         Arc::new(issuer),
         TargetClock::System,
     )?;
+    reachable(&target).await?;
     Ok(run::against(Arc::new(target)).await)
+}
+
+/// Each route once with a valid token: an app that is not there, or a route it does not
+/// have, would make every row fail for a reason that is no finding.
+async fn reachable(target: &ApiTarget) -> Result<(), CheckError> {
+    for route in &target.routes.routes {
+        let url = target.url_of(route);
+        let answer = target
+            .http
+            .get(&url)
+            .bearer_auth(target.token_for(route))
+            .send()
+            .await
+            .map_err(|error| CheckError::Unreachable {
+                url: target.url.clone(),
+                reason: error.to_string(),
+            })?;
+        if answer.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(CheckError::RouteNotFound { url });
+        }
+    }
+    Ok(())
 }
 
 /// Cuts a cell to `width` characters.
@@ -83,10 +130,62 @@ pub fn table(records: &[Record]) -> String {
             .count()
     };
     out.push_str(&format!(
-        "\n{} passed, {} failed, {} skipped\n",
+        "\n{} passed, {} warned, {} failed, {} skipped\n",
         count("PASS"),
+        count("WARN"),
         count("FAIL"),
         count("SKIP")
     ));
     out
+}
+
+/// Whether `check` exits 1: on any FAIL (the application accepted what it must refuse,
+/// crashed, or leaked), and with `strict` on any WARN too.
+pub fn fails(records: &[Record], strict: bool) -> bool {
+    records
+        .iter()
+        .any(|r| r.verdict.is_failure() || (strict && r.verdict.is_warning()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::find;
+    use crate::run::Verdict;
+
+    fn record(id: &str, verdict: Verdict) -> Record {
+        Record {
+            scenario: find(id).expect("a catalogue row"),
+            verdict,
+        }
+    }
+
+    #[test]
+    fn only_a_fail_fails_unless_strict_and_the_summary_counts_each_grade() {
+        let warned = vec![
+            record("B-01", Verdict::Pass("200".into())),
+            record(
+                "B-02",
+                Verdict::Warn("refused with 401, no challenge".into()),
+            ),
+            record("D-14", Verdict::Skipped("no refetch trigger".into())),
+        ];
+        assert!(!fails(&warned, false));
+        assert!(fails(&warned, true));
+        assert!(
+            table(&warned).ends_with("\n1 passed, 1 warned, 0 failed, 1 skipped\n"),
+            "{}",
+            table(&warned)
+        );
+        let mut failed = warned;
+        failed.push(record("D-01", Verdict::Fail("accepted with 200".into())));
+        assert!(fails(&failed, false));
+        let shown = table(&failed);
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.starts_with("B-02") && l.ends_with("WARN")),
+            "{shown}"
+        );
+    }
 }

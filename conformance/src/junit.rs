@@ -75,6 +75,11 @@ pub fn render(suite: &str, records: &[Record]) -> String {
                     escape(scenario.clause),
                     escape(why)
                 )),
+                // Refused, but not as the RFC says: a passed case, with the note in its output.
+                Verdict::Warn(why) => xml.push_str(&format!(
+                    "      <system-out>WARN: {}</system-out>\n",
+                    escape(why)
+                )),
                 Verdict::Skipped(why) => {
                     xml.push_str(&format!("      <skipped message=\"{}\"/>\n", escape(why)))
                 }
@@ -111,14 +116,19 @@ mod tests {
                 scenario: find("B-15").unwrap(),
                 verdict: Verdict::Skipped("no route".into()),
             },
+            Record {
+                scenario: find("B-03").unwrap(),
+                verdict: Verdict::Warn("refused with 401, but no challenge".into()),
+            },
         ];
         let xml = render("suite", &records);
-        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"suite\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\">"), "{xml}");
-        assert!(xml.contains("<testsuite name=\"B Client API flow: bearer token on a protected route\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"1\">"), "{xml}");
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"suite\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\">"), "{xml}");
+        assert!(xml.contains("<testsuite name=\"B Client API flow: bearer token on a protected route\" tests=\"3\" failures=\"0\" errors=\"0\" skipped=\"1\">"), "{xml}");
         assert!(xml.contains("<system-out>200 &lt;ok&gt;</system-out>"));
         assert!(xml.contains("<failure message=\"got 200 &amp; &quot;accepted&quot;\u{FFFD}\">"));
         assert!(xml.contains("<skipped message=\"no route\"/>"));
-        assert_eq!(xml.matches("<testcase ").count(), 3);
-        assert_eq!(xml.matches("</testcase>").count(), 3);
+        assert!(xml.contains("<system-out>WARN: refused with 401, but no challenge</system-out>"));
+        assert_eq!(xml.matches("<testcase ").count(), 4);
+        assert_eq!(xml.matches("</testcase>").count(), 4);
     }
 }

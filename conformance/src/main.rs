@@ -2,7 +2,8 @@
 //!
 //! - `check`: runs the API-flow (B) and forgery (D) scenarios against an application in any
 //!   language that trusts an oidc-forge issuer, which this command starts from a
-//!   configuration; prints a table and optionally writes JUnit XML; exits 1 on any failure.
+//!   configuration; prints a table and optionally writes JUnit XML; exits 1 on any FAIL (and
+//!   on any WARN with `--strict`), 2 when the application cannot be checked at all.
 //! - `report`: runs every scenario in process and writes the markdown report.
 //! - `list`: prints the catalogue.
 
@@ -50,6 +51,9 @@ enum Command {
         /// The issuer identifier when it is not http://HOST:PORT (e.g. http://localhost:9000).
         #[arg(long, value_name = "URL")]
         issuer_url: Option<String>,
+        /// Exit 1 on a WARN too (a refusal not shaped as the RFC says), not only on a FAIL.
+        #[arg(long)]
+        strict: bool,
     },
     /// Run every scenario in process and write the markdown report.
     Report {
@@ -72,6 +76,7 @@ async fn main() -> ExitCode {
             issuer_port,
             issuer_host,
             issuer_url,
+            strict,
         } => {
             let options = CheckOptions {
                 issuer_config,
@@ -95,7 +100,7 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            if records.iter().any(|r| r.verdict.is_failure()) {
+            if check::fails(&records, strict) {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS

@@ -52,7 +52,7 @@ runs groups B and D against an application in any language.\n\n## Summary\n\n\
         let row = [
             members.len(),
             count(|v| matches!(v, Verdict::Pass(_))),
-            count(|v| matches!(v, Verdict::Fail(_) | Verdict::Skipped(_))),
+            count(|v| matches!(v, Verdict::Fail(_) | Verdict::Warn(_) | Verdict::Skipped(_))),
             count(|v| matches!(v, Verdict::NotApplicable(_))),
         ];
         for (total, value) in totals.iter_mut().zip(row) {

@@ -14,8 +14,10 @@ use crate::target::ApiTarget;
 pub enum Verdict {
     /// It passed; what was observed.
     Pass(String),
-    /// It failed; why.
+    /// It failed; why: the application accepted what it must refuse, crashed, or leaked.
     Fail(String),
+    /// It refused, but not as the RFC says; why (the `check` command only).
+    Warn(String),
     /// The target lacks what it needs (the `check` command only).
     Skipped(String),
     /// The row cannot apply; why.
@@ -23,11 +25,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// `PASS`, `FAIL`, `SKIP`, `N/A`.
+    /// `PASS`, `WARN`, `FAIL`, `SKIP`, `N/A`.
     pub fn label(&self) -> &'static str {
         match self {
             Verdict::Pass(_) => "PASS",
             Verdict::Fail(_) => "FAIL",
+            Verdict::Warn(_) => "WARN",
             Verdict::Skipped(_) => "SKIP",
             Verdict::NotApplicable(_) => "N/A",
         }
@@ -36,7 +39,10 @@ impl Verdict {
     /// The "got" column: the observation, the failure, or the reason.
     pub fn detail(&self) -> &str {
         match self {
-            Verdict::Pass(text) | Verdict::Fail(text) | Verdict::Skipped(text) => text,
+            Verdict::Pass(text)
+            | Verdict::Fail(text)
+            | Verdict::Warn(text)
+            | Verdict::Skipped(text) => text,
             Verdict::NotApplicable(why) => why,
         }
     }
@@ -46,10 +52,16 @@ impl Verdict {
         matches!(self, Verdict::Fail(_))
     }
 
+    /// Whether it is a warning: refused, but not as the RFC says.
+    pub fn is_warning(&self) -> bool {
+        matches!(self, Verdict::Warn(_))
+    }
+
     fn from_outcome(outcome: Outcome) -> Self {
         match outcome {
             Ok(pass) => Verdict::Pass(pass.observed),
             Err(Failure::Skipped(why)) => Verdict::Skipped(why),
+            Err(Failure::Warning(why)) => Verdict::Warn(why),
             Err(failure) => Verdict::Fail(failure.to_string()),
         }
     }
@@ -121,4 +133,23 @@ pub async fn against(target: Arc<ApiTarget>) -> Vec<Record> {
         });
     }
     records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Pass;
+
+    #[test]
+    fn each_outcome_has_its_grade() {
+        let grade = |outcome: Outcome| Verdict::from_outcome(outcome).label();
+        assert_eq!(grade(Ok(Pass::new("200"))), "PASS");
+        assert_eq!(grade(Err(Failure::warning("refused with 400"))), "WARN");
+        assert_eq!(grade(Err(Failure::mismatch("accepted with 200"))), "FAIL");
+        assert_eq!(grade(Err(Failure::setup("no server"))), "FAIL");
+        assert_eq!(grade(Err(Failure::skipped("no route"))), "SKIP");
+        let warned = Verdict::from_outcome(Err(Failure::warning("no challenge")));
+        assert!(warned.is_warning() && !warned.is_failure());
+        assert_eq!(warned.detail(), "no challenge");
+    }
 }

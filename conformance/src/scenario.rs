@@ -193,6 +193,12 @@ pub enum Failure {
     /// `cargo test` and as "skipped" in the `check` table.
     #[error("skipped: {0}")]
     Skipped(String),
+    /// The application refused, as it must, but not as the RFC says (the status, the
+    /// `WWW-Authenticate` challenge or its error code), or a SHOULD is not met: a formality,
+    /// not a hole. `check` grades it WARN; under `cargo test` the client's own apps must meet
+    /// it, so it fails there.
+    #[error("{0}")]
+    Warning(String),
 }
 
 impl Failure {
@@ -209,6 +215,11 @@ impl Failure {
     /// A skip.
     pub fn skipped(message: impl Into<String>) -> Self {
         Failure::Skipped(message.into())
+    }
+
+    /// A refusal that is not shaped as the RFC says.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Failure::Warning(message.into())
     }
 }
 

@@ -27,6 +27,12 @@ fn free_port() -> u16 {
 
 /// Runs `check` against `target` (off the runtime's thread, so the app keeps serving).
 async fn check(target: String, port: u16, junit: PathBuf) -> Output {
+    check_with(target, port, junit, &[]).await
+}
+
+/// [`check`] with more arguments (`--strict`).
+async fn check_with(target: String, port: u16, junit: PathBuf, extra: &[&str]) -> Output {
+    let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_oidc-forge-conformance"))
             .args(["check", "--issuer-config", &fixture("issuer.toml")])
@@ -34,11 +40,65 @@ async fn check(target: String, port: u16, junit: PathBuf) -> Output {
             .args(["--issuer-port", &port.to_string()])
             .arg("--junit")
             .arg(&junit)
+            .args(&extra)
             .output()
             .expect("the binary runs")
     })
     .await
     .expect("the check finishes")
+}
+
+/// The API example with every `WWW-Authenticate` header taken out of its answers, as Fief's
+/// Flask example answers `"", 401`: it refuses every hostile token, but not as RFC 6750 says.
+async fn without_challenges(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().remove("www-authenticate");
+    response
+}
+
+/// Issue 15: refusals without a challenge are WARN rows, not FAIL; `check` exits 0 on them,
+/// and 1 with `--strict`; the JUnit file has them as passed cases with a note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_without_a_challenge_warn_and_fail_only_when_strict() {
+    let port = free_port();
+    let settings = api::Settings {
+        issuer: format!("http://127.0.0.1:{port}"),
+        client_id: env::WEB_CLIENT.0.into(),
+        client_secret: Some(env::WEB_CLIENT.1.into()),
+    };
+    let (listener, url) = env::bind().await.unwrap();
+    env::serve(
+        listener,
+        api::app(api::auth(api::client(&settings).unwrap()))
+            .layer(axum::middleware::map_response(without_challenges)),
+    );
+    let junit = junit_path("no-challenge");
+    let output = check(url.clone(), port, junit.clone()).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let row = |id: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} missing:\n{stdout}"))
+            .to_owned()
+    };
+    for id in ["B-02", "B-03", "B-06", "B-14"] {
+        assert!(row(id).ends_with("WARN"), "{}", row(id));
+    }
+    assert!(row("B-01").ends_with("PASS"), "{}", row("B-01"));
+    assert!(row("B-02").contains("WWW-Authenticate"), "{}", row("B-02"));
+    assert!(stdout.contains(" warned, 0 failed, "), "{stdout}");
+    assert!(!stdout.contains("\n0 warned"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file is written");
+    let _ = std::fs::remove_file(&junit);
+    assert!(xml.contains("<system-out>WARN: "), "{xml}");
+    assert!(!xml.contains("<failure "), "{xml}");
+
+    let junit = junit_path("no-challenge-strict");
+    let strict = check_with(url, port, junit.clone(), &["--strict"]).await;
+    let _ = std::fs::remove_file(&junit);
+    let stdout = String::from_utf8_lossy(&strict.stdout);
+    assert_eq!(strict.status.code(), Some(1), "{stdout}");
 }
 
 fn junit_path(name: &str) -> PathBuf {
@@ -88,7 +148,9 @@ async fn the_api_example_passes_every_portable_scenario() {
     }
     let passed = portable.len() - 1;
     assert!(
-        stdout.contains(&format!("\n{passed} passed, 0 failed, 1 skipped\n")),
+        stdout.contains(&format!(
+            "\n{passed} passed, 0 warned, 0 failed, 1 skipped\n"
+        )),
         "{stdout}"
     );
 
@@ -148,4 +210,30 @@ fn a_bad_routes_file_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("must start with `/`"), "{stderr}");
+}
+
+/// Issue 15: an app that is not running, or a route it does not have, is a usage error said
+/// in one sentence (exit 2), not rows of `setup failed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_that_is_not_there_or_a_missing_route_is_a_usage_error() {
+    let port = free_port();
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let output = check(nobody.clone(), port, junit_path("nobody")).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("nothing listens at {nobody}: is the app running?")),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no table");
+
+    let (listener, url) = env::bind().await.unwrap();
+    env::serve(listener, axum::Router::new());
+    let output = check(url.clone(), port, junit_path("no-routes")).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{url}/")) && stderr.contains("answers 404 to a valid token"),
+        "{stderr}"
+    );
 }

@@ -56,3 +56,44 @@ async fn b18_accepts_only_the_documented_fail_closed_answers() {
         assert!(outcome.is_ok(), "{status}: {outcome:?}");
     }
 }
+
+/// B-07 at leeway 0 (issue 15): RFC 7519 4.1.4 refuses a token "on or after" `exp`, so a
+/// strictly correct app with no leeway refuses `exp = now`; the row once demanded it be
+/// accepted, and its message underflowed computing `leeway - 1 - margin`.
+#[tokio::test]
+async fn b07_passes_a_strict_app_with_no_leeway() {
+    use oidc_forge_client::clock::Clock;
+
+    let issuer = env::IssuerEnv::start(|_| {}).await.unwrap();
+    let clock = Arc::new(oidc_forge_client::clock::FixedClock::new(env::NOW));
+    let client = oidc_forge_client::Client::builder(issuer.iss(), env::WEB_CLIENT.0)
+        .client_secret(env::WEB_CLIENT.1)
+        .clock(clock.clone() as Arc<dyn Clock>)
+        .http_client(oidc_forge_testkit::http_client())
+        .leeway(0)
+        .build()
+        .unwrap();
+    let (listener, url) = env::bind().await.unwrap();
+    env::serve(
+        listener,
+        oidc_forge_conformance::apps::api::app(oidc_forge_conformance::apps::api::auth(client)),
+    );
+    let mut routes = RoutesFile::api_example();
+    routes.leeway = 0;
+    let target = ApiTarget::new(
+        url,
+        routes,
+        Arc::new(issuer.issuer),
+        TargetClock::Fixed(clock),
+    )
+    .unwrap();
+    let pass = api_flow::b07_leeway_boundary(Arc::new(target))
+        .await
+        .expect("a strict app passes");
+    assert!(
+        pass.observed
+            .contains("leeway 0 s (margin 0 s): exp now+1 accepted; exp now+0 and now-600 refused"),
+        "{}",
+        pass.observed
+    );
+}

@@ -23,7 +23,6 @@ pub use keys::*;
 
 use serde_json::Value;
 
-use crate::ensure;
 use crate::http::shorten;
 use crate::runner::api_flow::twin;
 use crate::scenario::Failure;
@@ -45,12 +44,14 @@ async fn refused(
     what: &str,
 ) -> Result<u16, Failure> {
     let answer = target.bearer(route, token).await?;
-    ensure!(
-        matches!(answer.status, 400 | 401 | 413 | 431),
-        "{what}: expected 400/401/413/431, got {}: {}",
-        answer.status,
-        shorten(&answer.body)
-    );
+    crate::runner::api_flow::refusal(&answer, what, "400/401/413/431")?;
+    if !matches!(answer.status, 400 | 401 | 413 | 431) {
+        return Err(Failure::warning(format!(
+            "{what}: refused with {}, not 400, 401, 413 or 431: {}",
+            answer.status,
+            shorten(&answer.body)
+        )));
+    }
     Ok(answer.status)
 }
 
