@@ -80,6 +80,17 @@ pub struct Record {
 /// fresh in-process API example. A skip is a failure here: the in-process targets provide
 /// everything every row needs.
 pub async fn in_process(scenario: &Scenario) -> Outcome {
+    crate::scenario::graded(run_in_process(scenario))
+        .await
+        .map_err(|failure| match failure {
+            Failure::Skipped(why) => Failure::mismatch(format!(
+                "the in-process target must provide everything, but the scenario skipped: {why}"
+            )),
+            other => other,
+        })
+}
+
+async fn run_in_process(scenario: &Scenario) -> Outcome {
     match scenario.runner {
         Runner::InProcess(run) => run().await,
         Runner::Api(run) => run(Arc::new(ApiTarget::api_example().await?)).await,
@@ -96,12 +107,6 @@ pub async fn in_process(scenario: &Scenario) -> Outcome {
         }
         Runner::NotApplicable(why) => Err(Failure::setup(format!("not applicable: {why}"))),
     }
-    .map_err(|failure| match failure {
-        Failure::Skipped(why) => Failure::mismatch(format!(
-            "the in-process target must provide everything, but the scenario skipped: {why}"
-        )),
-        other => other,
-    })
 }
 
 /// Runs every scenario in process, one after the other, for the report.
@@ -123,8 +128,8 @@ pub async fn against(target: Arc<ApiTarget>) -> Vec<Record> {
     let mut records = Vec::new();
     for scenario in SCENARIOS.iter().filter(|s| s.runs_against_any_app()) {
         let outcome = match scenario.runner {
-            Runner::Api(run) => run(target.clone()).await,
-            Runner::Token { access, .. } => access(target.clone()).await,
+            Runner::Api(run) => crate::scenario::graded(run(target.clone())).await,
+            Runner::Token { access, .. } => crate::scenario::graded(access(target.clone())).await,
             _ => continue,
         };
         records.push(Record {

@@ -223,6 +223,38 @@ impl Failure {
     }
 }
 
+tokio::task_local! {
+    /// The warnings of the row being run: a refusal that is not shaped as the RFC says is
+    /// noted here and the row goes on, so a later case that the app accepts still fails it.
+    static WARNINGS: std::cell::RefCell<Vec<String>>;
+}
+
+/// A refusal that is not shaped as the RFC says. Inside [`graded`] it is noted and the row
+/// goes on to its other cases (a warning must never hide a hole found later in the same row);
+/// outside, it is returned at once as a [`Failure::Warning`].
+pub fn unshaped(message: impl Into<String>) -> Result<(), Failure> {
+    let message = message.into();
+    match WARNINGS.try_with(|notes| notes.borrow_mut().push(message.clone())) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(Failure::warning(message)),
+    }
+}
+
+/// Runs one row and grades it by its worst case: a failure stands whatever was noted before
+/// it; a row that passed with notes is a [`Failure::Warning`] listing every one.
+pub async fn graded(row: impl Future<Output = Outcome>) -> Outcome {
+    let (outcome, notes) = WARNINGS
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let outcome = row.await;
+            (outcome, WARNINGS.with(|notes| notes.take()))
+        })
+        .await;
+    match outcome {
+        Ok(_) if !notes.is_empty() => Err(Failure::warning(notes.join("; "))),
+        other => other,
+    }
+}
+
 /// Returns a [`Failure::Mismatch`] when the condition does not hold.
 #[macro_export]
 macro_rules! ensure {
@@ -263,4 +295,81 @@ where
     F: Future<Output = Outcome> + Send + 'static,
 {
     Box::pin(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Answer;
+    use crate::runner::api_flow::{expect_invalid_token, refusal};
+
+    fn answer(status: u16, challenge: Option<&str>) -> Answer {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(challenge) = challenge {
+            headers.insert("www-authenticate", challenge.parse().unwrap());
+        }
+        Answer {
+            status,
+            headers,
+            body: String::new(),
+        }
+    }
+
+    /// A warning never hides a failure found later in the same row, and a row with warnings
+    /// only names them all.
+    #[tokio::test]
+    async fn a_row_is_graded_by_its_worst_case() {
+        let hole = graded(async {
+            unshaped("first case: no challenge")?;
+            Err::<Pass, _>(Failure::mismatch("second case: accepted with 200"))
+        })
+        .await;
+        assert_eq!(
+            hole,
+            Err(Failure::mismatch("second case: accepted with 200"))
+        );
+        let formalities = graded(async {
+            unshaped("a: no challenge")?;
+            unshaped("b: 400, not 401")?;
+            Ok(Pass::new("refused"))
+        })
+        .await;
+        assert_eq!(
+            formalities,
+            Err(Failure::warning("a: no challenge; b: 400, not 401"))
+        );
+        assert_eq!(
+            graded(async { Ok(Pass::new("ok")) }).await,
+            Ok(Pass::new("ok"))
+        );
+        // Outside a graded row, a warning is returned at once.
+        assert_eq!(unshaped("alone"), Err(Failure::warning("alone")));
+    }
+
+    /// What counts as a refusal: any 4xx, and a redirect (noted); a 2xx is an acceptance and a
+    /// 5xx a crash, both failures.
+    #[tokio::test]
+    async fn accepting_and_crashing_fail_and_an_unshaped_refusal_warns() {
+        let bearer = "Bearer error=\"invalid_token\"";
+        let grade = |status, challenge: Option<&'static str>| {
+            graded(async move {
+                expect_invalid_token(&answer(status, challenge), "case")?;
+                Ok(Pass::new("refused"))
+            })
+        };
+        assert_eq!(grade(401, Some(bearer)).await, Ok(Pass::new("refused")));
+        for (status, challenge) in [(401, None), (400, Some(bearer)), (403, None), (302, None)] {
+            assert!(
+                matches!(grade(status, challenge).await, Err(Failure::Warning(_))),
+                "{status} {challenge:?}"
+            );
+        }
+        for status in [200, 204, 500, 503] {
+            assert!(
+                matches!(grade(status, Some(bearer)).await, Err(Failure::Mismatch(_))),
+                "{status}"
+            );
+        }
+        assert!(refusal(&answer(404, None), "case", "401").is_ok());
+    }
 }

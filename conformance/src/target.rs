@@ -133,6 +133,16 @@ impl RoutesFile {
                 message: format!("route path {:?} must start with `/`", bad.path),
             });
         }
+        // RFC 7519 4.1.4 allows "a few minutes"; the rows compute times from it.
+        if routes.leeway > MAX_LEEWAY {
+            return Err(RoutesError::Invalid {
+                file: file.to_owned(),
+                message: format!(
+                    "leeway = {}: at most {MAX_LEEWAY} seconds (RFC 7519 4.1.4: \"a few minutes\")",
+                    routes.leeway
+                ),
+            });
+        }
         Ok(routes)
     }
 
@@ -167,6 +177,10 @@ pub enum TargetClock {
     /// Any other app: the system clock, with a margin around boundaries.
     System,
 }
+
+/// The largest clock-skew allowance a routes file may give: an hour, well past RFC 7519's "a
+/// few minutes", and far from the arithmetic's limits.
+pub const MAX_LEEWAY: u64 = 3600;
 
 /// An application the B and D scenarios drive.
 #[derive(Debug)]
@@ -382,4 +396,25 @@ impl ApiTarget {
 /// Loads an issuer configuration file for the `check` command.
 pub fn load_issuer_config(path: &Path) -> Result<Config, Failure> {
     Config::load(path).map_err(setup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leeway_beyond_an_hour_is_refused() {
+        let file = |leeway: u64| format!("leeway = {leeway}\n[[route]]\npath = \"/a\"\n");
+        assert_eq!(
+            RoutesFile::parse(&file(MAX_LEEWAY), "r.toml")
+                .unwrap()
+                .leeway,
+            MAX_LEEWAY
+        );
+        let error = RoutesFile::parse(&file(MAX_LEEWAY + 1), "r.toml").unwrap_err();
+        assert!(
+            error.to_string().contains("at most 3600 seconds"),
+            "{error}"
+        );
+    }
 }

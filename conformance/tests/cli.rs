@@ -212,6 +212,63 @@ fn a_bad_routes_file_is_a_usage_error() {
     assert!(stderr.contains("must start with `/`"), "{stderr}");
 }
 
+/// An app that answers without challenges, as above, but lets a token with no `iss` through:
+/// the hole comes after the row's first, merely unshaped, refusals.
+async fn no_challenge_and_no_issuer_check(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    use base64::Engine as _;
+    let claims = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| token.split('.').nth(1))
+        .and_then(|part| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok());
+    if claims.is_some_and(|claims| claims.get("iss").is_none()) {
+        return axum::Json(serde_json::json!({"ok": true})).into_response();
+    }
+    without_challenges(next.run(request).await).await
+}
+
+/// Issue 15: a row runs every case and is graded by its worst, so a warning in an early case
+/// never hides a hole in a later one (B-11's `no iss` comes after its unshaped refusals).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warning_never_hides_a_later_hole_in_the_same_row() {
+    let port = free_port();
+    let settings = api::Settings {
+        issuer: format!("http://127.0.0.1:{port}"),
+        client_id: env::WEB_CLIENT.0.into(),
+        client_secret: Some(env::WEB_CLIENT.1.into()),
+    };
+    let (listener, url) = env::bind().await.unwrap();
+    env::serve(
+        listener,
+        api::app(api::auth(api::client(&settings).unwrap()))
+            .layer(axum::middleware::from_fn(no_challenge_and_no_issuer_check)),
+    );
+    let junit = junit_path("hidden-hole");
+    let output = check(url, port, junit.clone()).await;
+    let _ = std::fs::remove_file(&junit);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let b11 = stdout
+        .lines()
+        .find(|l| l.starts_with("B-11"))
+        .unwrap_or_else(|| panic!("B-11 missing:\n{stdout}"));
+    assert!(b11.ends_with("FAIL") && b11.contains("no iss"), "{b11}");
+    // Rows with only unshaped refusals stay WARN.
+    let b02 = stdout.lines().find(|l| l.starts_with("B-02")).unwrap();
+    assert!(b02.ends_with("WARN"), "{b02}");
+}
+
 /// Issue 15: an app that is not running, or a route it does not have, is a usage error said
 /// in one sentence (exit 2), not rows of `setup failed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use crate::http::{Answer, in_error_charset, shorten};
 use oidc_forge::forge::mint::Mutation;
 
 use crate::mint::{with, without};
-use crate::scenario::{Failure, Outcome, Pass};
+use crate::scenario::{Failure, Outcome, Pass, unshaped};
 use crate::target::{ApiTarget, Route};
 use crate::{ensure, ensure_eq};
 
@@ -32,18 +32,18 @@ pub fn expect_invalid_token(answer: &Answer, what: &str) -> Result<(), Failure> 
     refusal(answer, what, "401 invalid_token")?;
     let challenge = answer.challenge().unwrap_or_default();
     if answer.status != 401 {
-        return Err(Failure::warning(format!(
+        unshaped(format!(
             "{what}: refused with {}, not 401 invalid_token (RFC 6750 3.1): {}",
             answer.status,
             shorten(&answer.body)
-        )));
-    }
-    if !(is_bearer(challenge) && challenge.contains("error=\"invalid_token\"")) {
-        return Err(Failure::warning(format!(
+        ))
+    } else if !(is_bearer(challenge) && challenge.contains("error=\"invalid_token\"")) {
+        unshaped(format!(
             "{what}: refused with 401, but WWW-Authenticate is {challenge:?}, not Bearer error=\"invalid_token\" (RFC 6750 3, 3.1)"
-        )));
+        ))
+    } else {
+        Ok(())
     }
-    Ok(())
 }
 
 /// Fails when the application did not refuse at all: it answered 2xx or 3xx (the request
@@ -56,6 +56,12 @@ pub fn refusal(answer: &Answer, what: &str, expected: &str) -> Result<(), Failur
             answer.status,
             shorten(&answer.body)
         ))),
+        // The valid twin got a 2xx: a redirect (to a login page, say) did not serve the
+        // resource, so it is a refusal, if not one RFC 6750 describes.
+        300..=399 => unshaped(format!(
+            "{what}: refused by a redirect ({}), not {expected} (RFC 6750 3)",
+            answer.status
+        )),
         status => Err(Failure::mismatch(format!(
             "{what}: accepted with {status} (expected {expected}): {}",
             shorten(&answer.body)
@@ -264,11 +270,7 @@ pub async fn b03_wrong_scheme_or_empty_bearer(target: Arc<ApiTarget>) -> Outcome
 
 /// A warning unless `holds`: the refusal is there, its shape is not as the RFC says.
 fn shaped(holds: bool, message: impl FnOnce() -> String) -> Result<(), Failure> {
-    if holds {
-        Ok(())
-    } else {
-        Err(Failure::warning(message()))
-    }
+    if holds { Ok(()) } else { unshaped(message()) }
 }
 
 /// B-04: the scheme in another letter case.
@@ -291,12 +293,13 @@ pub async fn b05_token_in_query(target: Arc<ApiTarget>) -> Outcome {
     twin(&target, route).await?;
     let url = format!("{}?access_token={token}", target.url_of(route));
     let answer = target.call_url(&url, None).await?;
-    ensure!(
-        matches!(answer.status, 400 | 401),
-        "a query token is refused (400 or 401), got {}: {}",
-        answer.status,
-        shorten(&answer.body)
-    );
+    refusal(&answer, "a query token", "400 or 401")?;
+    shaped(matches!(answer.status, 400 | 401), || {
+        format!(
+            "a query token: refused with {}, not 400 or 401 (RFC 6750 2.3, 3.1)",
+            answer.status
+        )
+    })?;
     Ok(Pass::new(format!("?access_token=: {}", answer.status)))
 }
 
@@ -572,20 +575,33 @@ fn scoped(target: &ApiTarget) -> Result<&Route, Failure> {
 /// otherwise is a warning.
 pub fn expect_forbidden(answer: &Answer, what: &str) -> Result<(), Failure> {
     refusal(answer, what, "403 insufficient_scope")?;
+    let challenge = answer.challenge().unwrap_or_default();
     if answer.status != 403 {
-        return Err(Failure::warning(format!(
+        unshaped(format!(
             "{what}: refused with {}, not 403 insufficient_scope (RFC 6750 3.1): {}",
             answer.status,
             shorten(&answer.body)
-        )));
-    }
-    let challenge = answer.challenge().unwrap_or_default();
-    if !(is_bearer(challenge) && challenge.contains("error=\"insufficient_scope\"")) {
-        return Err(Failure::warning(format!(
+        ))
+    } else if !(is_bearer(challenge) && challenge.contains("error=\"insufficient_scope\"")) {
+        unshaped(format!(
             "{what}: refused with 403, but WWW-Authenticate is {challenge:?}, not Bearer error=\"insufficient_scope\" (RFC 6750 3.1)"
-        )));
+        ))
+    } else {
+        Ok(())
     }
-    Ok(())
+}
+
+/// A permission missing: refused (Fief answers 403 without a challenge of its own, as
+/// permissions are no OAuth scope), a status other than 403 a warning.
+fn forbidden_status(answer: &Answer, what: &str) -> Result<(), Failure> {
+    refusal(answer, what, "403")?;
+    shaped(answer.status == 403, || {
+        format!(
+            "{what}: refused with {}, not 403 (RFC 6750 3.1): {}",
+            answer.status,
+            shorten(&answer.body)
+        )
+    })
 }
 
 /// B-14: a required scope missing.
@@ -613,11 +629,14 @@ pub async fn b14_missing_scope(target: Arc<ApiTarget>) -> Outcome {
     expect_forbidden(&target.bearer(route, &forge).await?, "forge WithoutScope")?;
     let challenge = answer.challenge().unwrap_or_default();
     // RFC 6750 3: the `scope` attribute MAY name the scope needed; a recommendation, not a rule.
-    if !(challenge.contains("scope=\"") && challenge.contains(missing.as_str())) {
-        return Err(Failure::warning(format!(
-            "refused with 403 insufficient_scope, but the challenge does not name the required scope `{missing}` (a MAY of RFC 6750 3): {challenge:?}"
-        )));
-    }
+    shaped(
+        challenge.contains("scope=\"") && challenge.contains(missing.as_str()),
+        || {
+            format!(
+                "refused with 403 insufficient_scope, but the challenge does not name the required scope `{missing}` (a MAY of RFC 6750 3): {challenge:?}"
+            )
+        },
+    )?;
     Ok(Pass::new(format!("403, WWW-Authenticate: {challenge}")))
 }
 
@@ -632,31 +651,20 @@ pub async fn b15_missing_permission(target: Arc<ApiTarget>) -> Outcome {
         &[("permissions", json!(["unrelated:perm"]))],
     );
     let answer = target.bearer(route, &signed(&target, &claims)).await?;
-    ensure!(
-        answer.status == 403,
-        "expected 403, got {}: {}",
-        answer.status,
-        shorten(&answer.body)
-    );
+    forbidden_status(&answer, "an unrelated permission")?;
     let permission = route.permissions.first().cloned().unwrap_or_default();
     let forge = forged(
         &target,
         route,
         vec![Mutation::WithoutPermission(permission)],
     )?;
-    let answer = target.bearer(route, &forge).await?;
-    ensure!(
-        answer.status == 403,
-        "forge WithoutPermission: expected 403, got {}",
-        answer.status
-    );
+    forbidden_status(
+        &target.bearer(route, &forge).await?,
+        "forge WithoutPermission",
+    )?;
     let missing = without(target.claims_for(route), &["permissions"]);
     let answer = target.bearer(route, &signed(&target, &missing)).await?;
-    ensure!(
-        answer.status == 403,
-        "no permissions claim: expected 403, got {}",
-        answer.status
-    );
+    forbidden_status(&answer, "no permissions claim")?;
     Ok(Pass::new(format!(
         "{} without {:?}: 403 (also with no permissions claim)",
         route.path, route.permissions

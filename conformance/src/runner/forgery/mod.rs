@@ -46,11 +46,11 @@ async fn refused(
     let answer = target.bearer(route, token).await?;
     crate::runner::api_flow::refusal(&answer, what, "400/401/413/431")?;
     if !matches!(answer.status, 400 | 401 | 413 | 431) {
-        return Err(Failure::warning(format!(
+        crate::scenario::unshaped(format!(
             "{what}: refused with {}, not 400, 401, 413 or 431: {}",
             answer.status,
             shorten(&answer.body)
-        )));
+        ))?;
     }
     Ok(answer.status)
 }
