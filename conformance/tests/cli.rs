@@ -25,6 +25,23 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The client's API example, trusting the issuer `check` starts on `port`.
+fn api_example_trusting(port: u16) -> axum::Router {
+    let settings = api::Settings {
+        issuer: format!("http://127.0.0.1:{port}"),
+        client_id: env::WEB_CLIENT.0.into(),
+        client_secret: Some(env::WEB_CLIENT.1.into()),
+    };
+    api::app(api::auth(api::client(&settings).unwrap()))
+}
+
+/// Serves `app` on a local port of its own: its base URL.
+async fn served(app: axum::Router) -> String {
+    let (listener, url) = env::bind().await.unwrap();
+    env::serve(listener, app);
+    url
+}
+
 /// Runs `check` against `target` (off the runtime's thread, so the app keeps serving).
 async fn check(target: String, port: u16, junit: PathBuf) -> Output {
     check_with(target, port, junit, &[]).await
@@ -60,17 +77,10 @@ async fn without_challenges(mut response: axum::response::Response) -> axum::res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_without_a_challenge_warn_and_fail_only_when_strict() {
     let port = free_port();
-    let settings = api::Settings {
-        issuer: format!("http://127.0.0.1:{port}"),
-        client_id: env::WEB_CLIENT.0.into(),
-        client_secret: Some(env::WEB_CLIENT.1.into()),
-    };
-    let (listener, url) = env::bind().await.unwrap();
-    env::serve(
-        listener,
-        api::app(api::auth(api::client(&settings).unwrap()))
-            .layer(axum::middleware::map_response(without_challenges)),
-    );
+    let url = served(
+        api_example_trusting(port).layer(axum::middleware::map_response(without_challenges)),
+    )
+    .await;
     let junit = junit_path("no-challenge");
     let output = check(url.clone(), port, junit.clone()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -112,16 +122,7 @@ fn junit_path(name: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_example_passes_every_portable_scenario() {
     let port = free_port();
-    let settings = api::Settings {
-        issuer: format!("http://127.0.0.1:{port}"),
-        client_id: env::WEB_CLIENT.0.into(),
-        client_secret: Some(env::WEB_CLIENT.1.into()),
-    };
-    let (listener, url) = env::bind().await.unwrap();
-    env::serve(
-        listener,
-        api::app(api::auth(api::client(&settings).unwrap())),
-    );
+    let url = served(api_example_trusting(port)).await;
     let junit = junit_path("example");
     let output = check(url, port, junit.clone()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -243,17 +244,11 @@ async fn no_challenge_and_no_issuer_check(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_warning_never_hides_a_later_hole_in_the_same_row() {
     let port = free_port();
-    let settings = api::Settings {
-        issuer: format!("http://127.0.0.1:{port}"),
-        client_id: env::WEB_CLIENT.0.into(),
-        client_secret: Some(env::WEB_CLIENT.1.into()),
-    };
-    let (listener, url) = env::bind().await.unwrap();
-    env::serve(
-        listener,
-        api::app(api::auth(api::client(&settings).unwrap()))
+    let url = served(
+        api_example_trusting(port)
             .layer(axum::middleware::from_fn(no_challenge_and_no_issuer_check)),
-    );
+    )
+    .await;
     let junit = junit_path("hidden-hole");
     let output = check(url, port, junit.clone()).await;
     let _ = std::fs::remove_file(&junit);

@@ -29,17 +29,28 @@ pub fn expect_ok(answer: &Answer, what: &str) -> Result<(), Failure> {
 /// error="invalid_token"`. Accepting the token (any 2xx or 3xx) or crashing (5xx) fails; a
 /// refusal shaped otherwise (another 4xx, no challenge, another error code) is a warning.
 pub fn expect_invalid_token(answer: &Answer, what: &str) -> Result<(), Failure> {
-    refusal(answer, what, "401 invalid_token")?;
+    expect_bearer_error(answer, what, 401, "invalid_token")
+}
+
+/// A refusal with `status` and `WWW-Authenticate: Bearer error="ERROR"` (RFC 6750 3.1); a
+/// refusal shaped otherwise is noted, an acceptance or a crash fails.
+fn expect_bearer_error(
+    answer: &Answer,
+    what: &str,
+    status: u16,
+    error: &str,
+) -> Result<(), Failure> {
+    refusal(answer, what, &format!("{status} {error}"))?;
     let challenge = answer.challenge().unwrap_or_default();
-    if answer.status != 401 {
+    if answer.status != status {
         unshaped(format!(
-            "{what}: refused with {}, not 401 invalid_token (RFC 6750 3.1): {}",
+            "{what}: refused with {}, not {status} {error} (RFC 6750 3.1): {}",
             answer.status,
             shorten(&answer.body)
         ))
-    } else if !(is_bearer(challenge) && challenge.contains("error=\"invalid_token\"")) {
+    } else if !(is_bearer(challenge) && challenge.contains(&format!("error=\"{error}\""))) {
         unshaped(format!(
-            "{what}: refused with 401, but WWW-Authenticate is {challenge:?}, not Bearer error=\"invalid_token\" (RFC 6750 3, 3.1)"
+            "{what}: refused with {status}, but WWW-Authenticate is {challenge:?}, not Bearer error=\"{error}\" (RFC 6750 3, 3.1)"
         ))
     } else {
         Ok(())
@@ -574,21 +585,7 @@ fn scoped(target: &ApiTarget) -> Result<&Route, Failure> {
 /// As with [`expect_invalid_token`], accepting or crashing fails and a refusal shaped
 /// otherwise is a warning.
 pub fn expect_forbidden(answer: &Answer, what: &str) -> Result<(), Failure> {
-    refusal(answer, what, "403 insufficient_scope")?;
-    let challenge = answer.challenge().unwrap_or_default();
-    if answer.status != 403 {
-        unshaped(format!(
-            "{what}: refused with {}, not 403 insufficient_scope (RFC 6750 3.1): {}",
-            answer.status,
-            shorten(&answer.body)
-        ))
-    } else if !(is_bearer(challenge) && challenge.contains("error=\"insufficient_scope\"")) {
-        unshaped(format!(
-            "{what}: refused with 403, but WWW-Authenticate is {challenge:?}, not Bearer error=\"insufficient_scope\" (RFC 6750 3.1)"
-        ))
-    } else {
-        Ok(())
-    }
+    expect_bearer_error(answer, what, 403, "insufficient_scope")
 }
 
 /// A permission missing: refused (Fief answers 403 without a challenge of its own, as
