@@ -184,16 +184,18 @@ impl IssuerEnv {
 
     /// Redeems `code` as `forge-web` with the default redirect URI and verifier.
     pub async fn redeem(&self, code: &str) -> Result<Answer, Failure> {
-        self.token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", VERIFIER),
-            ],
-            Some(WEB_CLIENT),
-        )
-        .await
+        self.redeem_with(code, Some(VERIFIER)).await
+    }
+
+    /// Redeems `code` as `forge-web` with `verifier`, or with none.
+    pub async fn redeem_with(&self, code: &str, verifier: Option<&str>) -> Result<Answer, Failure> {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+        ];
+        form.extend(verifier.map(|verifier| ("code_verifier", verifier)));
+        self.token(&form, Some(WEB_CLIENT)).await
     }
 
     /// A whole code flow with the default parameters plus `changes`: the token response.

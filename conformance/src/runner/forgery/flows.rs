@@ -1,21 +1,31 @@
 //! Attacks on the browser flow (code injection, login CSRF, a stolen code, redirect URI tricks)
 //! and on the issuer's configuration (a weak HMAC secret): RFC 9700 4.1, 4.5, 4.7; RFC 7636.
 
-use crate::env::{IssuerEnv, REDIRECT_URI, VERIFIER, WEB_CLIENT, WebEnv, authorize_params};
+use crate::env::{IssuerEnv, VERIFIER, WebEnv, authorize_params};
 use crate::http::{Browser, query_of, shorten};
 use crate::scenario::{Failure, Outcome, Pass, setup};
 use crate::{ensure, ensure_eq};
 
-/// D-25: an authorization code injected into the victim's callback.
-pub async fn d25_code_injection() -> Outcome {
-    let web = WebEnv::start(|_| {}).await?;
-    // The attacker obtains a code for their own login (their own PKCE verifier and nonce).
+/// The attacker's browser with a login of its own in progress, and that login's callback URL
+/// (code and state), which the issuer redirected it to and which it has not followed.
+async fn attacker_callback(web: &WebEnv) -> Result<(Browser, String), Failure> {
     let mut attacker = Browser::new();
     let login = attacker.get(&web.app("/login")).await?;
     let issued = attacker
         .get(login.location.as_deref().unwrap_or_default())
         .await?;
-    let attacker_code = query_of(issued.location.as_deref().unwrap_or_default())?
+    let callback = issued
+        .location
+        .ok_or_else(|| Failure::setup("no answer for the attacker"))?;
+    Ok((attacker, callback))
+}
+
+/// D-25: an authorization code injected into the victim's callback.
+pub async fn d25_code_injection() -> Outcome {
+    let web = WebEnv::start(|_| {}).await?;
+    // The attacker obtains a code for their own login (their own PKCE verifier and nonce).
+    let (_, callback) = attacker_callback(&web).await?;
+    let attacker_code = query_of(&callback)?
         .get("code")
         .cloned()
         .ok_or_else(|| Failure::setup("no code for the attacker"))?;
@@ -50,14 +60,7 @@ pub async fn d25_code_injection() -> Outcome {
 /// D-26: login CSRF.
 pub async fn d26_login_csrf() -> Outcome {
     let web = WebEnv::start(|_| {}).await?;
-    let mut attacker = Browser::new();
-    let login = attacker.get(&web.app("/login")).await?;
-    let issued = attacker
-        .get(login.location.as_deref().unwrap_or_default())
-        .await?;
-    let callback = issued
-        .location
-        .ok_or_else(|| Failure::setup("no answer for the attacker"))?;
+    let (mut attacker, callback) = attacker_callback(&web).await?;
     // The victim's browser follows the attacker's link: without a transaction of its own.
     let mut victim = Browser::new();
     let page = victim.get(&callback).await?;
@@ -98,28 +101,13 @@ pub async fn d26_login_csrf() -> Outcome {
 pub async fn d27_stolen_code_without_verifier() -> Outcome {
     let env = IssuerEnv::start(|_| {}).await?;
     let code = env.code(&authorize_params(&[])).await?;
-    env.token(
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-        ],
-        Some(WEB_CLIENT),
-    )
-    .await?
-    .expect_oauth_error(400, "invalid_grant")?;
+    env.redeem_with(&code, None)
+        .await?
+        .expect_oauth_error(400, "invalid_grant")?;
     let code = env.code(&authorize_params(&[])).await?;
-    env.token(
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ],
-        Some(WEB_CLIENT),
-    )
-    .await?
-    .expect_status(200)?;
+    env.redeem_with(&code, Some(VERIFIER))
+        .await?
+        .expect_status(200)?;
     Ok(Pass::new("no verifier: 400 invalid_grant; with it: 200"))
 }
 

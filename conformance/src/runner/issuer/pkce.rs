@@ -22,17 +22,9 @@ pub async fn a22_pkce_s256_succeeds() -> Outcome {
             &verifier.challenge(),
         )]))
         .await?;
-    env.token(
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", verifier.as_str()),
-        ],
-        Some(WEB_CLIENT),
-    )
-    .await?
-    .expect_status(200)?;
+    env.redeem_with(&code, Some(verifier.as_str()))
+        .await?
+        .expect_status(200)?;
     // The RFC 7636 Appendix B pair, computed independently of the client's code.
     ensure_eq!(s256_challenge(VERIFIER), CHALLENGE, "RFC 7636 Appendix B");
     Ok(Pass::new("a fresh verifier and its S256 challenge: 200"))
@@ -44,15 +36,7 @@ pub async fn a23_pkce_wrong_or_missing_verifier() -> Outcome {
     let wrong = VERIFIER.replace('d', "e");
     for (what, verifier) in [("wrong", Some(wrong.as_str())), ("missing", None)] {
         let code = env.code(&authorize_params(&[])).await?;
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT_URI),
-        ];
-        if let Some(v) = verifier {
-            form.push(("code_verifier", v));
-        }
-        env.token(&form, Some(WEB_CLIENT))
+        env.redeem_with(&code, verifier)
             .await?
             .expect_oauth_error(400, "invalid_grant")
             .map_err(|f| Failure::mismatch(format!("{what} verifier: {f}")))?;
@@ -78,16 +62,7 @@ pub async fn a24_pkce_downgrade() -> Outcome {
         .await?
         .expect_oauth_error(400, "invalid_grant")?;
     let code = env.code(&authorize_params(&no_challenge)).await?;
-    env.token(
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-        ],
-        Some(WEB_CLIENT),
-    )
-    .await?
-    .expect_status(200)?;
+    env.redeem_with(&code, None).await?.expect_status(200)?;
     Ok(Pass::new(
         "no challenge, verifier sent: 400 invalid_grant; no challenge, no verifier: 200",
     ))
@@ -139,18 +114,10 @@ pub async fn a26_pkce_verifier_syntax() -> Outcome {
                 &s256_challenge(verifier),
             )]))
             .await?;
-        env.token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", verifier),
-            ],
-            Some(WEB_CLIENT),
-        )
-        .await?
-        .expect_oauth_error(400, "invalid_grant")
-        .map_err(|f| Failure::mismatch(format!("verifier with {what}: {f}")))?;
+        env.redeem_with(&code, Some(verifier))
+            .await?
+            .expect_oauth_error(400, "invalid_grant")
+            .map_err(|f| Failure::mismatch(format!("verifier with {what}: {f}")))?;
     }
     let edge = "~".repeat(128);
     let code = env
@@ -159,17 +126,9 @@ pub async fn a26_pkce_verifier_syntax() -> Outcome {
             &s256_challenge(&edge),
         )]))
         .await?;
-    env.token(
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &edge),
-        ],
-        Some(WEB_CLIENT),
-    )
-    .await?
-    .expect_status(200)?;
+    env.redeem_with(&code, Some(&edge))
+        .await?
+        .expect_status(200)?;
     Ok(Pass::new(
         "matching challenge but 42/129 chars, `+`, space: 400 invalid_grant; 128 `~`: 200",
     ))

@@ -33,12 +33,7 @@ pub(super) fn exchange<'a>(request: &Request<'a>) -> Result<Issue<'a>, OAuthErro
             client_id,
         } => {
             // RFC 6749 4.1.2 / 10.5: a replayed code revokes every token of its grant.
-            state.revoke_grant_or_everything(
-                &grant_id,
-                &client_id,
-                grants::revocation_lifetime(config, now),
-                now,
-            );
+            request.revoke_grant(&grant_id, &client_id);
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used; the tokens issued for it are revoked (RFC 6749 4.1.2)",
             ));

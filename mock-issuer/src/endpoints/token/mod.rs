@@ -60,6 +60,17 @@ struct Request<'a> {
     now: u64,
 }
 
+impl Request<'_> {
+    /// Revokes the grant `grant` of `client_id` for the whole life of any token it may have
+    /// issued by now (RFC 6749 4.1.2, 10.5; RFC 9700 4.14.2): a replayed code, a reused
+    /// refresh token, a response that never reached the client.
+    fn revoke_grant(&self, grant: &str, client_id: &str) {
+        let until = grants::revocation_lifetime(self.config, self.now);
+        self.state
+            .revoke_grant_or_everything(grant, client_id, until, self.now);
+    }
+}
+
 /// What a grant decided to issue.
 struct Issue<'a> {
     /// The end user and their login, or `None` for a token about the client itself.
@@ -124,8 +135,7 @@ fn exchange(
                 // tokens never reach the client: revoke them, so that nothing issued here lives.
                 let mut description = why.to_string();
                 if let Some(grant) = &grant_id {
-                    let until = grants::revocation_lifetime(request.config, request.now);
-                    state.revoke_grant_or_everything(grant, &request.client.id, until, request.now);
+                    request.revoke_grant(grant, &request.client.id);
                     description.push_str("; the tokens issued for this request are revoked");
                 }
                 return Err(OAuthError::server_error(description));

@@ -23,12 +23,7 @@ pub(super) fn exchange<'a>(request: &Request<'a>) -> Result<Issue<'a>, OAuthErro
         Presented::Current { family, grant } => (family, grant),
         Presented::Reused { family, grant } => {
             // A rotated token came back: it was stolen or replayed; end the whole grant.
-            state.revoke_grant_or_everything(
-                &family,
-                &grant.client_id,
-                grants::revocation_lifetime(config, now),
-                now,
-            );
+            request.revoke_grant(&family, &grant.client_id);
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used; its grant is revoked (RFC 9700 4.14.2)",
             ));
