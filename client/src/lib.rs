@@ -74,7 +74,7 @@ pub mod validate;
 
 pub use client::{
     AuthorizationRequest, Client, ClientAuthMethod, ClientBuilder, CodeExchange, LogoutRequest,
-    RefreshRequest, Requirements,
+    MAX_LEEWAY, RefreshRequest, Requirements,
 };
 pub use error::{Error, TokenError};
 /// Re-exported for [`jsonwebtoken::Algorithm`] in [`ClientBuilder::algorithms`].

@@ -769,3 +769,47 @@ async fn the_apps_pages_refuse_to_be_framed() {
         );
     }
 }
+
+/// A login whose token response has no refresh token leaves no refresh cookie of an earlier
+/// session behind: a refresh would otherwise redeem that other grant (RFC 9700 4.14).
+#[tokio::test]
+async fn a_login_without_a_refresh_token_removes_the_previous_one() {
+    use oidc_forge::forge::token_response::ResponseEdit;
+
+    let web = start_web().await;
+    let mut browser = Browser::new();
+    log_in(&web, &mut browser).await;
+    assert!(browser.cookies.contains("user_session_refresh"));
+    web.issuer
+        .edit_next_token_response(vec![ResponseEdit::Members {
+            set: serde_json::Map::new(),
+            remove: vec!["refresh_token".into()],
+        }])
+        .unwrap();
+    let (page, visited) = browser.follow(&format!("{}/login", web.url), 6).await;
+    assert_eq!(page.status, 200, "{visited:?}: {}", page.body);
+    assert!(
+        visited.iter().any(|url| url.contains("/auth-callback?")),
+        "{visited:?}"
+    );
+    assert_eq!(
+        web.issuer.token_response_edits_waiting(),
+        0,
+        "the login used the edit"
+    );
+    assert!(browser.cookies.contains("user_session"));
+    assert!(
+        !browser.cookies.contains("user_session_refresh"),
+        "{:?}",
+        browser.cookies
+    );
+    let error = web
+        .flow
+        .refresh_session(&browser.cookie_headers())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, oidc_forge_client::Error::Configuration(why) if why.contains("no refresh token")),
+        "{error}"
+    );
+}

@@ -284,8 +284,15 @@ impl WebFlow {
 
     async fn callback(&self, headers: &HeaderMap, query: Option<&str>) -> Response {
         match self.complete_login(headers, query.unwrap_or("")).await {
-            Ok((jar, return_to)) => {
+            Ok((jar, return_to, refreshable)) => {
                 let mut response = (jar, found(&return_to)).into_response();
+                // A login without a refresh token must not leave the previous session's in
+                // place: it would refresh someone else's grant (RFC 9700 4.14).
+                if !refreshable {
+                    response
+                        .headers_mut()
+                        .append(header::SET_COOKIE, self.removal(&self.inner.refresh_cookie));
+                }
                 // RFC 9700 4.2.4: the code must not leak through Referer.
                 response.headers_mut().insert(
                     header::REFERRER_POLICY,
@@ -318,7 +325,7 @@ impl WebFlow {
         &self,
         headers: &HeaderMap,
         query: &str,
-    ) -> Result<(PrivateCookieJar, String), CallbackFailure> {
+    ) -> Result<(PrivateCookieJar, String, bool), CallbackFailure> {
         let params = CallbackParams::parse(query).ok_or_else(CallbackFailure::unmatched)?;
         let jar = PrivateCookieJar::from_headers(headers, self.inner.key.clone());
         let transaction: Transaction = jar
@@ -398,7 +405,11 @@ impl WebFlow {
             .await
             .map_err(|error| exchange_failure(&error))?;
         let session = self.session_jar(&tokens, &id_claims.sub).await?;
-        Ok((session, transaction.return_to))
+        Ok((
+            session,
+            transaction.return_to,
+            tokens.refresh_token.is_some(),
+        ))
     }
 
     /// Checks a fresh token set and builds the session cookies, caching the user.
@@ -479,11 +490,12 @@ impl WebFlow {
     }
 
     async fn logout(&self, method: &Method, headers: &HeaderMap) -> Response {
-        // C-23: refuse cross-site logout requests.
+        // C-23: refuse cross-site logout requests. Logout changes state whatever its method,
+        // so a GET (`logout_via_get`) is judged as an unsafe request too (RFC 9700 4.7).
         if self
             .inner
             .auth
-            .cross_site_refusal(method, headers)
+            .cross_site_refusal(&Method::POST, headers)
             .is_some()
         {
             return error_page(
@@ -512,7 +524,7 @@ impl WebFlow {
                 self.inner.post_logout_redirect_uri.clone()
             }
         };
-        let status = if method == Method::POST {
+        let status = if *method == Method::POST {
             StatusCode::SEE_OTHER
         } else {
             StatusCode::FOUND
@@ -673,5 +685,75 @@ mod tests {
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!body.contains("<script>"));
+    }
+
+    /// A logout by GET, when allowed, is refused from another site as a POST is.
+    #[tokio::test]
+    async fn a_cross_site_get_logout_is_refused() {
+        use tower::ServiceExt as _;
+        let client = Client::builder("http://127.0.0.1:9", "forge-web")
+            .build()
+            .unwrap();
+        let flow = WebFlow::builder(client, Key::generate(), "http://localhost:8000")
+            .logout_via_get(true)
+            .build()
+            .unwrap();
+        let router: Router = flow.router();
+        for (method, site) in [
+            ("GET", "cross-site"),
+            ("GET", "same-site"),
+            ("POST", "cross-site"),
+        ] {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri("/logout")
+                .header("host", "localhost:8000")
+                .header("sec-fetch-site", site)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {site}");
+            assert!(
+                response.headers().get(header::SET_COOKIE).is_none(),
+                "{method} {site}"
+            );
+        }
+        // From the app's own page, the GET logs out: cookies cleared, on to the home page.
+        let request = axum::http::Request::builder()
+            .uri("/logout")
+            .header("host", "localhost:8000")
+            .header("sec-fetch-site", "same-origin")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        assert!(response.headers().get(header::SET_COOKIE).is_some());
+    }
+
+    /// The flow's paths are redirect targets: each must stay on the app's site.
+    #[test]
+    fn the_flows_paths_must_stay_on_the_site() {
+        let builder = || {
+            let client = Client::builder("http://issuer.test", "forge-web")
+                .build()
+                .unwrap();
+            WebFlow::builder(client, Key::generate(), "http://localhost:8000")
+        };
+        assert!(builder().build().is_ok());
+        for path in [
+            "//evil.example",
+            "/\\evil.example",
+            "/%2e//evil.example",
+            "relative",
+        ] {
+            let error = builder().default_return_to(path).build().unwrap_err();
+            assert!(
+                error.to_string().contains("absolute path on this site"),
+                "{path}: {error}"
+            );
+            assert!(builder().login_path(path).build().is_err(), "{path}");
+            assert!(builder().callback_path(path).build().is_err(), "{path}");
+            assert!(builder().logout_path(path).build().is_err(), "{path}");
+        }
     }
 }

@@ -12,6 +12,9 @@ use crate::error::Error;
 use crate::jwks::JwksCache;
 use crate::validate::{DEFAULT_MAX_TOKEN_BYTES, algorithm_name};
 
+/// The largest clock-skew allowance a client accepts: an hour.
+pub const MAX_LEEWAY: u64 = 3600;
+
 use super::*;
 
 /// How the client authenticates to the token endpoint (RFC 6749 2.3).
@@ -123,7 +126,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Clock skew allowance for `exp`, `nbf` and `iat`, in seconds (default 60).
+    /// Clock skew allowance for `exp`, `nbf` and `iat`, in seconds (default 60, at most
+    /// [`MAX_LEEWAY`]).
     pub fn leeway(mut self, seconds: u64) -> Self {
         self.leeway = seconds;
         self
@@ -200,6 +204,14 @@ impl ClientBuilder {
         }
         if self.client_id.is_empty() {
             return Err(Error::Configuration("the client id is empty".into()));
+        }
+        // RFC 7519 4.1.4: "a small leeway, usually no more than a few minutes"; a larger one
+        // would quietly turn `exp`, `nbf`, `iat` and `max_age` off.
+        if self.leeway > MAX_LEEWAY {
+            return Err(Error::Configuration(format!(
+                "a leeway of {} s: at most {MAX_LEEWAY} s (RFC 7519 4.1.4)",
+                self.leeway
+            )));
         }
         if self.algorithms.is_empty() {
             return Err(Error::Configuration(

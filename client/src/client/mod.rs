@@ -548,6 +548,18 @@ mod tests {
                 .build()
                 .is_err()
         );
+        // A leeway beyond an hour would turn the time checks off.
+        let error = Client::builder("https://i.example", "c")
+            .leeway(MAX_LEEWAY + 1)
+            .build()
+            .unwrap_err();
+        assert!(error.to_string().contains("at most 3600 s"), "{error}");
+        assert!(
+            Client::builder("https://i.example", "c")
+                .leeway(MAX_LEEWAY)
+                .build()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -122,8 +122,9 @@ impl WebFlowBuilder {
         self
     }
 
-    /// Also accept `GET` on the logout route (links instead of a form).
-    /// Off by default: a cross-site GET could log users out (RFC 9700 4.7).
+    /// Also accept `GET` on the logout route (links instead of a form). Off by default; when
+    /// on, a GET from another site is refused as a POST is (RFC 9700 4.7), so the link must be
+    /// on the app's own pages.
     pub fn logout_via_get(mut self, allowed: bool) -> Self {
         self.logout_via_get = allowed;
         self
@@ -158,9 +159,11 @@ impl WebFlowBuilder {
             &self.logout_path,
             &self.default_return_to,
         ] {
-            if !path.starts_with('/') {
+            // The paths are redirect targets (the login's return, LoginRedirectResponses'
+            // login route): the same rule as a `return_to` (RFC 9700 4.11.1).
+            if super::safe_return_to(path).is_none() {
                 return Err(Error::Configuration(format!(
-                    "{path:?} must be an absolute path"
+                    "{path:?} must be an absolute path on this site (not `//host`, no backslash)"
                 )));
             }
         }
