@@ -73,8 +73,8 @@ pub mod tokens;
 pub mod validate;
 
 pub use client::{
-    AuthorizationRequest, Client, ClientAuthMethod, ClientBuilder, CodeExchange, LogoutRequest,
-    MAX_LEEWAY, RefreshRequest, Requirements,
+    AuthorizationRequest, Client, ClientAuthMethod, ClientBuilder, CodeExchange, DEFAULT_TIMEOUT,
+    LogoutRequest, MAX_LEEWAY, RefreshRequest, Requirements,
 };
 pub use error::{Error, TokenError};
 /// Re-exported for [`jsonwebtoken::Algorithm`] in [`ClientBuilder::algorithms`].

@@ -27,8 +27,8 @@ pub const SECOND_TENANT: &str = "second";
 /// An issuer on a frozen clock, with an HTTP client to call it.
 #[derive(Debug)]
 pub struct IssuerEnv {
-    /// The running issuer.
-    pub issuer: MockIssuer,
+    /// The running issuer (shared with a target that drives an app trusting it).
+    pub issuer: Arc<MockIssuer>,
     /// Its clock, to expire codes and tokens on demand.
     pub clock: Arc<FixedClock>,
     /// A client that never follows redirects.
@@ -97,7 +97,7 @@ impl IssuerEnv {
             .await
             .map_err(setup)?;
         Ok(Self {
-            issuer,
+            issuer: Arc::new(issuer),
             clock,
             http: http::client(),
         })

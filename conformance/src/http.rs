@@ -33,12 +33,32 @@ impl Answer {
         let response = request.send().await.map_err(setup)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.text().await.map_err(setup)?;
+        let url = response.url().to_string();
+        let body = oidc_forge_testkit::read_body(&url, response, oidc_forge_testkit::MAX_BODY)
+            .await
+            .map_err(body_failure)?;
         Ok(Self {
             status,
             headers,
             body,
         })
+    }
+
+    /// This answer as evidence of what `method url` with `authorization` got back.
+    pub fn exchange(
+        &self,
+        method: &str,
+        url: &str,
+        authorization: Option<&str>,
+    ) -> crate::evidence::Exchange {
+        crate::evidence::Exchange::new(
+            method,
+            url,
+            authorization,
+            self.status,
+            &self.headers,
+            &self.body,
+        )
     }
 
     /// A header's value, or "" when absent.
@@ -233,6 +253,16 @@ pub fn shorten(text: &str) -> String {
     }
 }
 
+/// A body too large is the app's doing, a finding; any other error is the environment's.
+fn body_failure(error: oidc_forge_testkit::BrowserError) -> Failure {
+    match error {
+        too_large @ oidc_forge_testkit::BrowserError::TooLarge { .. } => {
+            Failure::mismatch(too_large.to_string())
+        }
+        other => setup(other),
+    }
+}
+
 /// A page the [`Browser`] fetched.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -265,6 +295,8 @@ impl Page {
 #[derive(Debug)]
 pub struct Browser {
     inner: oidc_forge_testkit::Browser,
+    /// Longer than this for an answer is a hang: a finding, not a setup failure.
+    bound: Option<std::time::Duration>,
 }
 
 impl Default for Browser {
@@ -278,7 +310,14 @@ impl Browser {
     pub fn new() -> Self {
         Self {
             inner: oidc_forge_testkit::Browser::with_client(client()),
+            bound: None,
         }
+    }
+
+    /// This browser, giving up on an answer after `bound`: the app hung, which is a finding.
+    pub fn within(mut self, bound: std::time::Duration) -> Self {
+        self.bound = Some(bound);
+        self
     }
 
     /// The cookie jar.
@@ -304,11 +343,27 @@ impl Browser {
         headers: &[(&str, &str)],
         form: Option<&[(&str, &str)]>,
     ) -> Result<Page, Failure> {
-        let page = self
-            .inner
-            .request(method, url, headers, form)
-            .await
-            .map_err(setup)?;
+        let request = self.inner.request(method.clone(), url, headers, form);
+        let page = match self.bound {
+            None => request.await,
+            Some(bound) => tokio::time::timeout(bound, request).await.map_err(|_| {
+                Failure::mismatch(format!(
+                    "{method} {url}: no answer within {} s (a hang)",
+                    bound.as_secs()
+                ))
+            })?,
+        }
+        .map_err(body_failure)?;
+        crate::evidence::record(|| {
+            crate::evidence::Exchange::new(
+                method.as_str(),
+                &page.url,
+                None,
+                page.status,
+                &page.headers,
+                &page.body,
+            )
+        });
         Ok(Page {
             url: page.url,
             location: page.location,

@@ -104,22 +104,16 @@ mod tests {
     #[test]
     fn verdicts_become_testcases_with_escaped_text() {
         let records = vec![
-            Record {
-                scenario: find("B-01").unwrap(),
-                verdict: Verdict::Pass("200 <ok>".into()),
-            },
-            Record {
-                scenario: find("D-01").unwrap(),
-                verdict: Verdict::Fail("got 200 & \"accepted\"\u{1}".into()),
-            },
-            Record {
-                scenario: find("B-15").unwrap(),
-                verdict: Verdict::Skipped("no route".into()),
-            },
-            Record {
-                scenario: find("B-03").unwrap(),
-                verdict: Verdict::Warn("refused with 401, but no challenge".into()),
-            },
+            Record::new(find("B-01").unwrap(), Verdict::Pass("200 <ok>".into())),
+            Record::new(
+                find("D-01").unwrap(),
+                Verdict::Fail("got 200 & \"accepted\"\u{1}".into()),
+            ),
+            Record::new(find("B-15").unwrap(), Verdict::Skipped("no route".into())),
+            Record::new(
+                find("B-03").unwrap(),
+                Verdict::Warn("refused with 401, but no challenge".into()),
+            ),
         ];
         let xml = render("suite", &records);
         assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"suite\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\">"), "{xml}");

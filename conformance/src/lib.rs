@@ -5,7 +5,8 @@
 //! client's API and web example apps served in-process next to it, with hostile tokens, faults
 //! and key rotation from the issuer's forge. `cargo test -p oidc-forge-conformance` runs each
 //! row as its own named test; the `oidc-forge-conformance` binary runs groups B and D against
-//! an application in any language (`check`) and writes the markdown report (`report`).
+//! an application in any language (`check`), its browser login flow too (`check --web`, the
+//! black-box rows of [`runner::web_app`]), and writes the markdown report (`report`).
 //!
 //! ```
 //! use oidc_forge_conformance::catalogue::{self, SCENARIOS};
@@ -37,19 +38,27 @@
 //! - [`apps`]: the client's example apps, compiled from `client/examples/` as they are.
 //! - [`target`]: the application of the B and D rows (the API example, or any app described
 //!   by a routes file).
+//! - [`web_target`]: the application of `check --web` (its login flow, described by the
+//!   routes file's `[web]` table).
 //! - [`mint`]: tokens signed with the running issuer's own key, valid or wrong in one way.
 //! - [`http`]: a non-redirecting client, RFC-shaped response assertions, a cookie-keeping
 //!   browser.
+//! - [`evidence`]: what each case that did not pass sent and got back, for `--report`.
 //! - [`run`]: executing rows into verdicts; [`check`]: the `check` command;
-//!   [`junit`] and [`report`]: JUnit XML and the markdown report.
+//!   [`junit`] and [`report`]: JUnit XML, the markdown report and `check --report`'s file.
+//! - `careless` (hidden): a deliberately careless web app, the proof that `check --web` finds
+//!   real holes; a fixture, never a model.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod apps;
+#[doc(hidden)]
+pub mod careless;
 pub mod catalogue;
 pub mod check;
 pub mod env;
+pub mod evidence;
 pub mod http;
 pub mod junit;
 pub mod mint;
@@ -58,3 +67,4 @@ pub mod run;
 pub mod runner;
 pub mod scenario;
 pub mod target;
+pub mod web_target;

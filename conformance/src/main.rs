@@ -1,9 +1,10 @@
 //! `oidc-forge-conformance`: the conformance catalogue from the command line.
 //!
-//! - `check`: runs the API-flow (B) and forgery (D) scenarios against an application in any
-//!   language that trusts an oidc-forge issuer, which this command starts from a
-//!   configuration; prints a table and optionally writes JUnit XML; exits 1 on any FAIL (and
-//!   on any WARN with `--strict`), 2 when the application cannot be checked at all.
+//! - `check`: runs the API-flow (B) and forgery (D) scenarios, and with `--web` the browser
+//!   login flow's (C), against an application in any language that trusts an oidc-forge
+//!   issuer, which this command starts from a configuration (or the embedded one); prints a
+//!   table and optionally writes JUnit XML and a Markdown report; exits 1 on any FAIL (and on
+//!   any WARN with `--strict`), 2 when the application cannot be checked at all.
 //! - `report`: runs every scenario in process and writes the markdown report.
 //! - `list`: prints the catalogue.
 
@@ -28,11 +29,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the API-flow and forgery scenarios against an application.
+    /// Run the API-flow and forgery scenarios against an application (and, with --web, its
+    /// browser login flow).
     Check {
-        /// The issuer configuration (as for `oidc-forge serve --config`).
+        /// The issuer configuration (as for `oidc-forge serve --config`); default: the embedded
+        /// one `oidc-forge serve` uses without `--config`.
         #[arg(long, value_name = "FILE")]
-        issuer_config: PathBuf,
+        issuer_config: Option<PathBuf>,
         /// The application's base URL, e.g. http://127.0.0.1:8001.
         #[arg(long, value_name = "URL")]
         target: String,
@@ -42,6 +45,10 @@ enum Command {
         /// Write JUnit XML here too.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Write a Markdown report here: each row that did not pass, with every case's token
+        /// (decoded), status, headers and body.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// The port the issuer listens on; the application must trust http://HOST:PORT.
         #[arg(long, default_value_t = 9000)]
         issuer_port: u16,
@@ -51,6 +58,9 @@ enum Command {
         /// The issuer identifier when it is not http://HOST:PORT (e.g. http://localhost:9000).
         #[arg(long, value_name = "URL")]
         issuer_url: Option<String>,
+        /// Check the browser login flow too, as the routes file's [web] table describes it.
+        #[arg(long)]
+        web: bool,
         /// Exit 1 on a WARN too (a refusal not shaped as the RFC says), not only on a FAIL.
         #[arg(long)]
         strict: bool,
@@ -73,17 +83,20 @@ async fn main() -> ExitCode {
             target,
             routes,
             junit: junit_file,
+            report: report_file,
             issuer_port,
             issuer_host,
             issuer_url,
+            web,
             strict,
         } => {
             let options = CheckOptions {
                 issuer_config,
                 issuer_addr: SocketAddr::new(issuer_host, issuer_port),
                 issuer_url,
-                target,
+                target: target.clone(),
                 routes,
+                web,
             };
             let records = match check::check(&options).await {
                 Ok(records) => records,
@@ -93,9 +106,12 @@ async fn main() -> ExitCode {
                 }
             };
             print!("{}", check::table(&records));
-            if let Some(path) = junit_file {
-                let xml = junit::render("oidc-forge-conformance", &records);
-                if let Err(error) = std::fs::write(&path, xml) {
+            let files = [
+                junit_file.map(|path| (path, junit::render("oidc-forge-conformance", &records))),
+                report_file.map(|path| (path, report::render_findings(&target, &records))),
+            ];
+            for (path, contents) in files.into_iter().flatten() {
+                if let Err(error) = std::fs::write(&path, contents) {
                     eprintln!("oidc-forge-conformance: {}: {error}", path.display());
                     return ExitCode::from(2);
                 }

@@ -110,6 +110,105 @@ runs groups B and D against an application in any language.\n\n## Summary\n\n\
     md
 }
 
+/// The `check --report` file: for each row that did not pass, what it expected under which
+/// clause, its verdict, and each case that did not pass: the case (it names the token's
+/// defect), the token decoded, and the exchange, status, headers and body, as sent and got.
+pub fn render_findings(target: &str, records: &[Record]) -> String {
+    let count = |label: &str| {
+        records
+            .iter()
+            .filter(|r| r.verdict.label() == label)
+            .count()
+    };
+    let mut md = format!(
+        "# oidc-forge-conformance check: {target}\n\n{} passed, {} warned, {} failed, {} skipped.\n\n\
+FAIL: the app accepted what it must refuse, crashed (5xx), or leaked. WARN: it refused, but not \
+as the RFC says, or a SHOULD is not met. Each row below did not pass; each case shows what \
+was sent and what came back.\n",
+        count("PASS"),
+        count("WARN"),
+        count("FAIL"),
+        count("SKIP")
+    );
+    for record in records
+        .iter()
+        .filter(|r| !matches!(r.verdict, Verdict::Pass(_)))
+    {
+        let s = record.scenario;
+        // What the app said is shown in fences only: it cannot make a heading of its own.
+        md.push_str(&format!(
+            "\n## {} {}: {}\n\n- clause: {}\n- expected: {}\n\nGot:\n\n```text\n{}\n```\n",
+            s.id,
+            s.title,
+            record.verdict.label(),
+            s.clause,
+            s.expected,
+            fenced(record.verdict.detail())
+        ));
+        for (n, evidence) in record.evidence.iter().enumerate() {
+            md.push_str(&format!(
+                "\n### Case {}\n\n```text\n{}\n```\n",
+                n + 1,
+                fenced(&evidence.finding)
+            ));
+            if let Some(exchange) = &evidence.exchange {
+                md.push_str(&exchange_markdown(exchange));
+            }
+        }
+    }
+    md
+}
+
+/// Text for a fenced block: it cannot close the fence, and control characters (a terminal's
+/// escape sequences, a bare carriage return) become U+FFFD.
+fn fenced(text: &str) -> String {
+    text.replace("```", "'''")
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// One exchange: the request line, the token decoded, the answer's status, headers and body.
+fn exchange_markdown(exchange: &crate::evidence::Exchange) -> String {
+    let mut md = format!(
+        "\nSent:\n\n```text\n{} {}\n```\n",
+        exchange.method,
+        fenced(&exchange.url)
+    );
+    if let Some(token) = exchange.bearer_token() {
+        let (header, claims) = crate::evidence::decode_jwt(token);
+        md.push_str(&format!(
+            "\nToken:\n\n```text\n{}\n```\n\nHeader:\n\n```json\n{}\n```\n\nClaims:\n\n```json\n{}\n```\n",
+            fenced(token),
+            fenced(&header),
+            fenced(&claims)
+        ));
+    } else if let Some(authorization) = &exchange.authorization {
+        md.push_str(&format!(
+            "\nAuthorization:\n\n```text\n{}\n```\n",
+            fenced(authorization)
+        ));
+    }
+    let headers: String = exchange
+        .headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\n"))
+        .collect();
+    md.push_str(&format!(
+        "\nGot: {}\n\n```http\n{}```\n\nBody:\n\n```text\n{}\n```\n",
+        exchange.status,
+        fenced(&headers),
+        fenced(&exchange.body)
+    ));
+    md
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,14 +217,11 @@ mod tests {
     #[test]
     fn the_report_summarises_and_lists_every_record() {
         let records = vec![
-            Record {
-                scenario: find("A-01").unwrap(),
-                verdict: Verdict::Pass("ok | fine".into()),
-            },
-            Record {
-                scenario: find("C-24").unwrap(),
-                verdict: Verdict::NotApplicable("no back-channel logout"),
-            },
+            Record::new(find("A-01").unwrap(), Verdict::Pass("ok | fine".into())),
+            Record::new(
+                find("C-24").unwrap(),
+                Verdict::NotApplicable("no back-channel logout"),
+            ),
         ];
         let md = render(&records);
         assert!(
@@ -143,5 +239,69 @@ mod tests {
             scrub_ports("to http://127.0.0.1:41234/x and 127.0.0.1:9, not 127.0.0.1:"),
             "to http://127.0.0.1:PORT/x and 127.0.0.1:PORT, not 127.0.0.1:"
         );
+    }
+
+    #[test]
+    fn the_findings_file_shows_each_case_with_its_token_and_answer() {
+        use crate::evidence::{Evidence, Exchange};
+        use base64::Engine;
+        let part = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let token = format!(
+            "{}.{}.c2ln",
+            part(r#"{"alg":"RS256"}"#),
+            part(r#"{"aud":"x"}"#)
+        );
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("content-type", "text/plain".parse().unwrap());
+        let failed = Record {
+            scenario: find("B-05").unwrap(),
+            verdict: Verdict::Fail("forge WrongAudience: accepted with 200".into()),
+            evidence: vec![Evidence {
+                finding: "forge WrongAudience: accepted with 200".into(),
+                exchange: Some(Exchange::new(
+                    "GET",
+                    "http://127.0.0.1:8001/a",
+                    Some(&format!("Bearer {token}")),
+                    200,
+                    &headers,
+                    "the castles ``` end\n## C-10 forged: PASS\u{1b}[2J",
+                )),
+            }],
+        };
+        let records = vec![
+            Record::new(find("B-01").unwrap(), Verdict::Pass("200".into())),
+            failed,
+        ];
+        let md = render_findings("http://127.0.0.1:8001", &records);
+        assert!(
+            md.contains("1 passed, 0 warned, 1 failed, 0 skipped."),
+            "{md}"
+        );
+        assert!(!md.contains("## B-01"), "a passed row is not listed: {md}");
+        for part in [
+            "## B-05 ",
+            ": FAIL\n",
+            "### Case 1\n\n```text\nforge WrongAudience: accepted with 200\n```",
+            "Sent:\n\n```text\nGET http://127.0.0.1:8001/a\n```",
+            &token,
+            "\"alg\": \"RS256\"",
+            "\"aud\": \"x\"",
+            "Got: 200",
+            "content-type: text/plain",
+            "the castles ''' end\n## C-10 forged: PASS\u{FFFD}[2J\n```",
+        ] {
+            assert!(md.contains(part), "{part:?} in {md}");
+        }
+        // The app's text stays inside its fences: no heading of its own.
+        let mut fenced = false;
+        let mut headings = Vec::new();
+        for line in md.lines() {
+            if line.starts_with("```") {
+                fenced = !fenced;
+            } else if !fenced && line.starts_with('#') {
+                headings.push(line);
+            }
+        }
+        assert_eq!(headings.len(), 3, "{headings:?}");
     }
 }

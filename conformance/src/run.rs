@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use crate::catalogue::SCENARIOS;
-use crate::scenario::{Failure, IdTokenHalf, Outcome, Runner, Scenario};
+use crate::evidence::Evidence;
+use crate::scenario::{Failure, IdTokenHalf, Outcome, Runner, Scenario, graded_with_evidence};
 use crate::target::ApiTarget;
+use crate::web_target::WebTarget;
 
 /// The verdict of one scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +76,51 @@ pub struct Record {
     pub scenario: &'static Scenario,
     /// What happened.
     pub verdict: Verdict,
+    /// What each case that did not pass sent and got back (`check` only; empty in process).
+    pub evidence: Vec<Evidence>,
+}
+
+impl Record {
+    /// Replaces each of `secrets` (a client secret an app echoed) with `[redacted]` wherever
+    /// the record holds text from the app.
+    pub fn redact(&mut self, secrets: &[String]) {
+        let scrub = |text: &mut String| {
+            for secret in secrets.iter().filter(|s| !s.is_empty()) {
+                if text.contains(secret.as_str()) {
+                    *text = text.replace(secret.as_str(), "[redacted]");
+                }
+            }
+        };
+        match &mut self.verdict {
+            Verdict::Pass(text)
+            | Verdict::Fail(text)
+            | Verdict::Warn(text)
+            | Verdict::Skipped(text) => scrub(text),
+            Verdict::NotApplicable(_) => {}
+        }
+        for evidence in &mut self.evidence {
+            scrub(&mut evidence.finding);
+            if let Some(exchange) = &mut evidence.exchange {
+                scrub(&mut exchange.url);
+                scrub(&mut exchange.body);
+                if let Some(authorization) = &mut exchange.authorization {
+                    scrub(authorization);
+                }
+                for (_, value) in &mut exchange.headers {
+                    scrub(value);
+                }
+            }
+        }
+    }
+
+    /// A record without evidence.
+    pub fn new(scenario: &'static Scenario, verdict: Verdict) -> Self {
+        Self {
+            scenario,
+            verdict,
+            evidence: Vec::new(),
+        }
+    }
 }
 
 /// Runs a scenario in process: A and C against fresh in-process servers, B and D against a
@@ -117,7 +164,7 @@ pub async fn all_in_process() -> Vec<Record> {
             Runner::NotApplicable(why) => Verdict::NotApplicable(why),
             _ => Verdict::from_outcome(in_process(scenario).await),
         };
-        records.push(Record { scenario, verdict });
+        records.push(Record::new(scenario, verdict));
     }
     records
 }
@@ -127,14 +174,32 @@ pub async fn all_in_process() -> Vec<Record> {
 pub async fn against(target: Arc<ApiTarget>) -> Vec<Record> {
     let mut records = Vec::new();
     for scenario in SCENARIOS.iter().filter(|s| s.runs_against_any_app()) {
-        let outcome = match scenario.runner {
-            Runner::Api(run) => crate::scenario::graded(run(target.clone())).await,
-            Runner::Token { access, .. } => crate::scenario::graded(access(target.clone())).await,
+        let (outcome, evidence) = match scenario.runner {
+            Runner::Api(run) => graded_with_evidence(run(target.clone())).await,
+            Runner::Token { access, .. } => graded_with_evidence(access(target.clone())).await,
             _ => continue,
         };
         records.push(Record {
             scenario,
             verdict: Verdict::from_outcome(outcome),
+            evidence,
+        });
+    }
+    records
+}
+
+/// Runs the black-box web rows against `target`, in catalogue order.
+pub async fn against_web(target: Arc<WebTarget>) -> Vec<Record> {
+    let mut records = Vec::new();
+    for row in crate::runner::web_app::ROWS {
+        let Some(scenario) = crate::catalogue::find(row.id) else {
+            continue;
+        };
+        let (outcome, evidence) = graded_with_evidence((row.run)(target.clone())).await;
+        records.push(Record {
+            scenario,
+            verdict: Verdict::from_outcome(outcome),
+            evidence,
         });
     }
     records
@@ -144,6 +209,44 @@ pub async fn against(target: Arc<ApiTarget>) -> Vec<Record> {
 mod tests {
     use super::*;
     use crate::scenario::Pass;
+
+    #[test]
+    fn a_secret_the_app_echoed_is_redacted_everywhere() {
+        use crate::evidence::{Evidence, Exchange};
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("location", "http://a/?s=s3cret".parse().unwrap());
+        let mut record = Record {
+            scenario: crate::catalogue::find("C-01").unwrap(),
+            verdict: Verdict::Fail("the URL carries s3cret".into()),
+            evidence: vec![Evidence {
+                finding: "s3cret in the URL".into(),
+                exchange: Some(Exchange::new(
+                    "GET",
+                    "http://a/?client_secret=s3cret",
+                    Some("Basic s3cret"),
+                    302,
+                    &headers,
+                    "body s3cret",
+                )),
+            }],
+        };
+        record.redact(&["s3cret".to_owned(), String::new()]);
+        let shown = format!("{record:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert_eq!(shown.matches("[redacted]").count(), 6, "{shown}");
+    }
+
+    #[test]
+    fn every_web_row_is_a_catalogue_row_in_order() {
+        let ids: Vec<&str> = crate::runner::web_app::ROWS.iter().map(|r| r.id).collect();
+        for id in &ids {
+            assert!(crate::catalogue::find(id).is_some(), "{id}");
+        }
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(ids, sorted, "in catalogue order, once each");
+    }
 
     #[test]
     fn each_outcome_has_its_grade() {

@@ -223,36 +223,72 @@ impl Failure {
     }
 }
 
-tokio::task_local! {
-    /// The warnings of the row being run: a refusal that is not shaped as the RFC says is
-    /// noted here and the row goes on, so a later case that the app accepts still fails it.
-    static WARNINGS: std::cell::RefCell<Vec<String>>;
-}
-
 /// A refusal that is not shaped as the RFC says. Inside [`graded`] it is noted and the row
 /// goes on to its other cases (a warning must never hide a hole found later in the same row);
 /// outside, it is returned at once as a [`Failure::Warning`].
 pub fn unshaped(message: impl Into<String>) -> Result<(), Failure> {
     let message = message.into();
-    match WARNINGS.try_with(|notes| notes.borrow_mut().push(message.clone())) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(Failure::warning(message)),
+    if crate::evidence::warn(&message) {
+        Ok(())
+    } else {
+        Err(Failure::warning(message))
+    }
+}
+
+/// One case of a row: a [`Failure::Mismatch`] is noted and the row goes on to its other cases
+/// (`Ok(None)`), so one hole never hides the next; setup failures and skips still end the
+/// row, and outside [`graded`] the failure is returned at once.
+pub fn case<T>(outcome: Result<T, Failure>) -> Result<Option<T>, Failure> {
+    match outcome {
+        Ok(value) => Ok(Some(value)),
+        Err(Failure::Mismatch(message)) if crate::evidence::fail(&message) => Ok(None),
+        Err(failure) => Err(failure),
     }
 }
 
 /// Runs one row and grades it by its worst case: a failure stands whatever was noted before
 /// it; a row that passed with notes is a [`Failure::Warning`] listing every one.
 pub async fn graded(row: impl Future<Output = Outcome>) -> Outcome {
-    let (outcome, notes) = WARNINGS
-        .scope(std::cell::RefCell::new(Vec::new()), async {
-            let outcome = row.await;
-            (outcome, WARNINGS.with(|notes| notes.take()))
-        })
-        .await;
-    match outcome {
-        Ok(_) if !notes.is_empty() => Err(Failure::warning(notes.join("; "))),
-        other => other,
+    graded_with_evidence(row).await.0
+}
+
+/// [`graded`], with what each case that did not pass sent and got back (for `--report`).
+pub async fn graded_with_evidence(
+    row: impl Future<Output = Outcome>,
+) -> (Outcome, Vec<crate::evidence::Evidence>) {
+    let (outcome, log) = crate::evidence::scoped(async {
+        let outcome = row.await;
+        if let Err(failure) = &outcome {
+            crate::evidence::note(&failure.to_string());
+        }
+        outcome
+    })
+    .await;
+    // The cases that failed while the row went on come first; the row's own end last.
+    let outcome = match (outcome, log.failures.is_empty()) {
+        (outcome, true) => outcome,
+        (Ok(_), false) => Err(Failure::mismatch(log.failures.join("; "))),
+        (Err(Failure::Mismatch(last)), false) => Err(Failure::mismatch(format!(
+            "{}; {last}",
+            log.failures.join("; ")
+        ))),
+        (Err(other), false) => Err(Failure::mismatch(format!(
+            "{}; then {other}",
+            log.failures.join("; ")
+        ))),
+    };
+    let mut evidence = log.evidence;
+    if log.dropped > 0 {
+        evidence.push(crate::evidence::Evidence {
+            finding: format!("… and {} more case(s) not kept", log.dropped),
+            exchange: None,
+        });
     }
+    let outcome = match outcome {
+        Ok(_) if !log.warnings.is_empty() => Err(Failure::warning(log.warnings.join("; "))),
+        other => other,
+    };
+    (outcome, evidence)
 }
 
 /// Returns a [`Failure::Mismatch`] when the condition does not hold.
@@ -341,6 +377,28 @@ mod tests {
         assert_eq!(
             graded(async { Ok(Pass::new("ok")) }).await,
             Ok(Pass::new("ok"))
+        );
+        // A failed case is noted and the row goes on; the row then fails with every one.
+        let two_holes = graded(async {
+            assert_eq!(case::<()>(Err(Failure::mismatch("a: accepted")))?, None);
+            assert_eq!(case(Ok::<_, Failure>(1))?, Some(1));
+            unshaped("b: no challenge")?;
+            case::<()>(Err(Failure::mismatch("c: crashed")))?;
+            Ok(Pass::new("done"))
+        })
+        .await;
+        assert_eq!(two_holes, Err(Failure::mismatch("a: accepted; c: crashed")));
+        assert_eq!(
+            graded(async {
+                case::<()>(Err(Failure::mismatch("a: accepted")))?;
+                Err::<Pass, _>(Failure::skipped("no route"))
+            })
+            .await,
+            Err(Failure::mismatch("a: accepted; then skipped: no route"))
+        );
+        assert_eq!(
+            case::<()>(Err(Failure::mismatch("alone"))),
+            Err(Failure::mismatch("alone"))
         );
         // Outside a graded row, a warning is returned at once.
         assert_eq!(unshaped("alone"), Err(Failure::warning("alone")));

@@ -46,9 +46,12 @@ pub struct RoutesFile {
     /// The application's clock-skew allowance in seconds (default 60).
     #[serde(default = "default_leeway")]
     pub leeway: u64,
-    /// The protected routes.
-    #[serde(rename = "route")]
+    /// The protected routes (none, when only the login flow is checked).
+    #[serde(rename = "route", default)]
     pub routes: Vec<Route>,
+    /// The app's browser login flow, for `check --web`.
+    #[serde(default)]
+    pub web: Option<crate::web_target::WebSettings>,
 }
 
 fn default_leeway() -> u64 {
@@ -121,11 +124,17 @@ impl RoutesFile {
             file: file.to_owned(),
             source,
         })?;
-        if routes.routes.is_empty() {
+        if routes.routes.is_empty() && routes.web.is_none() {
             return Err(RoutesError::Invalid {
                 file: file.to_owned(),
-                message: "expected at least one [[route]]".into(),
+                message: "expected at least one [[route]], or a [web] table".into(),
             });
+        }
+        if let Some(web) = &routes.web {
+            web.check().map_err(|message| RoutesError::Invalid {
+                file: file.to_owned(),
+                message,
+            })?;
         }
         if let Some(bad) = routes.routes.iter().find(|r| !r.path.starts_with('/')) {
             return Err(RoutesError::Invalid {
@@ -158,6 +167,7 @@ impl RoutesFile {
             client_id: Some(env::WEB_CLIENT.0.into()),
             user: None,
             leeway: 60,
+            web: None,
             routes: vec![
                 route("/authenticated", &[], &[], false),
                 route("/authenticated-scope", &["openid", "read"], &[], false),
@@ -250,13 +260,7 @@ impl ApiTarget {
     pub async fn api_example_with(edit: impl FnOnce(&mut Config)) -> Result<Self, Failure> {
         let issuer = IssuerEnv::start(edit).await?;
         let (client, clock) = env::app_client(issuer.iss())?;
-        Self::serve_api_example(
-            client,
-            RoutesFile::api_example(),
-            Arc::new(issuer.issuer),
-            clock,
-        )
-        .await
+        Self::serve_api_example(client, RoutesFile::api_example(), issuer.issuer, clock).await
     }
 
     /// Serves the API example with `client`, trusting `issuer`, on a frozen `clock`.
@@ -384,7 +388,9 @@ impl ApiTarget {
         if let Some(value) = authorization {
             request = request.header("authorization", value);
         }
-        Answer::send(request).await
+        let answer = Answer::send(request).await?;
+        crate::evidence::record(|| answer.exchange("GET", url, authorization));
+        Ok(answer)
     }
 
     /// GETs `route` with `Authorization: Bearer token`.

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Output;
 
-use oidc_forge_conformance::apps::api;
+use oidc_forge_conformance::apps::{api, web};
 use oidc_forge_conformance::catalogue::SCENARIOS;
 use oidc_forge_conformance::env;
 
@@ -285,7 +285,134 @@ async fn an_app_that_is_not_there_or_a_missing_route_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains(&format!("{url}/")) && stderr.contains("answers 404 to a valid token"),
+        stderr.contains(&format!("{url}/"))
+            && stderr.contains("answers 404 to a GET with a valid token"),
         "{stderr}"
     );
+}
+
+/// An app that refuses even the valid token (it trusts another issuer, say) is a usage error
+/// too: every row would fail for a reason that is no finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_that_refuses_the_valid_token_is_a_usage_error() {
+    let port = free_port();
+    let url = served(axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Bearer error=\"invalid_token\"")],
+        )
+    }))
+    .await;
+    let output = check(url, port, junit_path("refuses-all")).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refuses a valid token from http://127.0.0.1:")
+            && stderr.contains("does the app trust this issuer"),
+        "{stderr}"
+    );
+}
+
+/// `--report`: each row that did not pass, with every case's token decoded and the answer
+/// as it came back; the rows that passed are not in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_file_shows_what_was_sent_and_what_came_back() {
+    let port = free_port();
+    let url = served(
+        api_example_trusting(port).layer(axum::middleware::map_response(without_challenges)),
+    )
+    .await;
+    let report = junit_path("report").with_extension("md");
+    let arguments = ["--report", report.to_str().unwrap()];
+    let output = check_with(url, port, junit_path("report-junit"), &arguments).await;
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let markdown = std::fs::read_to_string(&report).expect("the report is written");
+    let _ = std::fs::remove_file(&report);
+    // B-06: an expired token, refused without a challenge.
+    let b06 = markdown
+        .split("\n## ")
+        .find(|section| section.starts_with("B-06 "))
+        .unwrap_or_else(|| panic!("B-06 missing:\n{markdown}"));
+    for part in [
+        ": WARN\n",
+        "- clause: ",
+        "### Case 1\n",
+        "Sent:\n\n```text\nGET http://127.0.0.1:",
+        "Token:",
+        "\"alg\": \"RS256\"",
+        "\"iss\": \"http://127.0.0.1:",
+        "\"exp\": ",
+        "Got: 401",
+        "Body:",
+    ] {
+        assert!(b06.contains(part), "{part:?} in B-06's section:\n{b06}");
+    }
+    assert!(!markdown.contains("\n## B-01 "), "a passed row is left out");
+    assert!(markdown.contains(" warned, 0 failed, "), "{markdown}");
+}
+
+/// `check --web` on the client's web example, which trusts the issuer `check` starts from the
+/// embedded default configuration (no `--issuer-config`), as fixtures/conformance/web.toml
+/// describes it: every web row passes, and the report says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_web_passes_the_clients_web_example() {
+    let port = free_port();
+    let (listener, url) = env::bind().await.unwrap();
+    let settings = web::Settings {
+        issuer: format!("http://127.0.0.1:{port}"),
+        client_id: env::WEB_CLIENT.0.into(),
+        client_secret: Some(env::WEB_CLIENT.1.into()),
+        app_url: url.clone(),
+        secure_cookies: false,
+        cookie_key: None,
+    };
+    let flow = web::flow(&settings, web::client(&settings).unwrap()).unwrap();
+    env::serve(listener, web::app(flow));
+    let report = junit_path("web-report").with_extension("md");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_oidc-forge-conformance"))
+            .args(["check", "--web", "--target", &url])
+            .args(["--routes", &fixture("web.toml")])
+            .args(["--issuer-port", &port.to_string()])
+            .arg("--report")
+            .arg(&report)
+            .output()
+            .map(|output| (output, report))
+    })
+    .await
+    .unwrap()
+    .expect("the binary runs");
+    let (output, report) = output;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = oidc_forge_conformance::runner::web_app::ROWS.len();
+    assert!(
+        stdout.contains(&format!("\n{rows} passed, 0 warned, 0 failed, 0 skipped\n")),
+        "{stdout}"
+    );
+    let markdown = std::fs::read_to_string(&report).expect("the report is written");
+    let _ = std::fs::remove_file(&report);
+    assert!(
+        !markdown.contains("\n## "),
+        "nothing to report:\n{markdown}"
+    );
+}
+
+/// `--web` needs a [web] table; a routes file with neither routes nor one is refused.
+#[test]
+fn check_web_without_a_web_table_is_a_usage_error() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_oidc-forge-conformance"))
+        .args(["check", "--web", "--target", "http://127.0.0.1:9"])
+        .args(["--routes", &fixture("routes.toml")])
+        .args(["--issuer-port", &free_port().to_string()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--web needs a [web] table"), "{stderr}");
 }

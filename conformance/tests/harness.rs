@@ -2,14 +2,25 @@
 //! against the scenarios that once graded them wrongly. A row must not pass an app that did
 //! not give the documented answer.
 
+use std::future::Future;
+use std::str::FromStr as _;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::http::StatusCode;
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse as _, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use oidc_forge::MockIssuer;
+use oidc_forge_client::validate::VerifyingKey;
 use oidc_forge_conformance::env;
-use oidc_forge_conformance::runner::api_flow;
-use oidc_forge_conformance::scenario::Failure;
-use oidc_forge_conformance::target::{ApiTarget, RoutesFile, TargetClock};
+use oidc_forge_conformance::runner::{api_flow, forgery};
+use oidc_forge_conformance::scenario::{self, Failure, Outcome};
+use oidc_forge_conformance::target::{ApiTarget, MAX_LEEWAY, Route, RoutesFile, TargetClock};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::{Map, Value, json};
 
 /// A stub app answering every request with `status`, as `check` sees an external app.
 async fn stub(status: StatusCode) -> Arc<ApiTarget> {
@@ -80,13 +91,7 @@ async fn b07_passes_a_strict_app_with_no_leeway() {
     );
     let mut routes = RoutesFile::api_example();
     routes.leeway = 0;
-    let target = ApiTarget::new(
-        url,
-        routes,
-        Arc::new(issuer.issuer),
-        TargetClock::Fixed(clock),
-    )
-    .unwrap();
+    let target = ApiTarget::new(url, routes, issuer.issuer, TargetClock::Fixed(clock)).unwrap();
     let pass = api_flow::b07_leeway_boundary(Arc::new(target))
         .await
         .expect("a strict app passes");
@@ -96,4 +101,669 @@ async fn b07_passes_a_strict_app_with_no_leeway() {
         "{}",
         pass.observed
     );
+}
+
+// ------------------------------------------------ stub apps that validate one RFC-correct way
+//
+// Issue 15, part 2: rows once failed apps whose behaviour the RFCs allow (Apache
+// mod_auth_openidc 2.4.12 among them). Each stub below validates access tokens one particular
+// way, by hand against the issuer's JWKS, so a test can pin a row's grade for that way: PASS,
+// WARN where the row grades a lawful choice as a warning, and FAIL only for a real hole (the
+// negative controls, so that a grading loosened too far fails too).
+
+/// How a stub reads a JSON object with a member name twice (RFC 7519 4, RFC 7515 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Duplicates {
+    /// Refuses the token: the RFCs' first choice.
+    Reject,
+    /// Keeps the lexically last member: the RFCs' second choice (ECMAScript's `JSON.parse`).
+    LastWins,
+    /// Keeps the first: allowed by neither RFC, the hole D-20 exists to find.
+    FirstWins,
+}
+
+/// How a stub validates a bearer token. [`Policy::default`] is a strict app; each test changes
+/// the one choice it is about.
+#[derive(Debug, Clone)]
+struct Policy {
+    /// Clock-skew allowance, seconds (RFC 7519 4.1.4, 4.1.5).
+    leeway: u64,
+    duplicates: Duplicates,
+    /// Refuses an `iat` further ahead than the leeway: hardening, which RFC 9068 4 does not ask.
+    check_iat: bool,
+    /// The algorithm allowlist (RFC 8725 3.1).
+    algorithms: Vec<Algorithm>,
+    /// Uses a key only with the algorithm its JWK names (RFC 8725 3.1, RFC 7517 4.4); without,
+    /// any algorithm of the key's type: the hole D-15 exists to find.
+    bind_key_alg: bool,
+    /// Verifies with the key the `kid` names; without, with any key of the issuer that
+    /// verifies (the `kid` is a hint, RFC 7515 4.1.4).
+    key_by_kid: bool,
+    crit: Crit,
+}
+
+/// How a stub reads `crit` (RFC 7515 4.1.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Crit {
+    /// Refuses an unknown critical extension (the MUST), and also a `crit` naming a registered
+    /// member or empty (the MAY).
+    Strict,
+    /// Refuses an unknown critical extension only.
+    MustOnly,
+    /// Never reads `crit`: the hole D-16 exists to find.
+    Ignored,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            leeway: 60,
+            duplicates: Duplicates::Reject,
+            check_iat: true,
+            algorithms: vec![Algorithm::RS256],
+            bind_key_alg: true,
+            key_by_kid: true,
+            crit: Crit::Strict,
+        }
+    }
+}
+
+/// Every asymmetric algorithm jsonwebtoken verifies: an allowlist as wide as can be safe.
+const ASYMMETRIC: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// What a stub app knows: its policy, the issuer it trusts, its routes.
+struct Validator {
+    policy: Policy,
+    iss: String,
+    aud: Vec<String>,
+    keys: Vec<VerifyingKey>,
+    routes: Vec<Route>,
+}
+
+/// A JSON object read with a [`Duplicates`] rule.
+struct ObjectWith(Duplicates);
+
+impl<'de> DeserializeSeed<'de> for ObjectWith {
+    type Value = Map<String, Value>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectWith {
+    type Value = Map<String, Value>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(name) = access.next_key::<String>()? {
+            let value: Value = access.next_value()?;
+            match (object.contains_key(&name), self.0) {
+                (false, _) | (true, Duplicates::LastWins) => {
+                    object.insert(name, value);
+                }
+                (true, Duplicates::FirstWins) => {}
+                (true, Duplicates::Reject) => {
+                    return Err(serde::de::Error::custom("duplicate member"));
+                }
+            }
+        }
+        Ok(object)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Header parameters RFC 7515 4.1 and RFC 7518 register for JWS.
+const REGISTERED: [&str; 11] = [
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit",
+];
+
+impl Validator {
+    fn object(&self, segment: &str) -> Option<Map<String, Value>> {
+        let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
+        let mut json = serde_json::Deserializer::from_slice(&bytes);
+        let object = ObjectWith(self.policy.duplicates)
+            .deserialize(&mut json)
+            .ok()?;
+        json.end().ok()?;
+        Some(object)
+    }
+
+    /// The claims of a token this app accepts, or `None`.
+    fn validate(&self, token: &str) -> Option<Map<String, Value>> {
+        let policy = &self.policy;
+        let [header_b64, payload_b64, signature] = token.split('.').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let header = self.object(header_b64)?;
+        let claims = self.object(payload_b64)?;
+        // `none` and anything unknown are no `Algorithm`; then the allowlist (RFC 8725 3.1).
+        let alg = Algorithm::from_str(header.get("alg")?.as_str()?).ok()?;
+        if !policy.algorithms.contains(&alg) {
+            return None;
+        }
+        if let Some(crit) = header.get("crit")
+            && policy.crit != Crit::Ignored
+        {
+            let strict = policy.crit == Crit::Strict;
+            let names = crit.as_array()?;
+            if strict && names.is_empty() {
+                return None;
+            }
+            for name in names {
+                let registered = REGISTERED.contains(&name.as_str()?);
+                // This app understands no extension: a critical one is refused (a MUST).
+                if !registered || strict {
+                    return None;
+                }
+            }
+        }
+        // RFC 9068 4: `typ` at+jwt, with or without the `application/` prefix.
+        let typ = header.get("typ")?.as_str()?.to_ascii_lowercase();
+        if typ != "at+jwt" && typ != "application/at+jwt" {
+            return None;
+        }
+        let kid = header.get("kid").and_then(Value::as_str);
+        let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+        let verified = self
+            .keys
+            .iter()
+            .filter(|key| !policy.key_by_kid || (kid.is_some() && key.kid.as_deref() == kid))
+            .filter(|key| {
+                if policy.bind_key_alg {
+                    key.accepts(alg)
+                } else {
+                    key.kind.fits(alg)
+                }
+            })
+            .any(|key| {
+                jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key.key, alg)
+                    .unwrap_or(false)
+            });
+        if !verified {
+            return None;
+        }
+        if claims.get("iss")?.as_str()? != self.iss {
+            return None;
+        }
+        let audience = match claims.get("aud")? {
+            Value::String(aud) => vec![aud.as_str()],
+            Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+            _ => return None,
+        };
+        if !self.aud.iter().any(|aud| audience.contains(&aud.as_str())) {
+            return None;
+        }
+        let now = now();
+        // RFC 7519 4.1.4: expired "on or after" exp, give or take the leeway.
+        if now >= claims.get("exp")?.as_u64()?.saturating_add(policy.leeway) {
+            return None;
+        }
+        if let Some(nbf) = claims.get("nbf")
+            && nbf.as_u64()? > now + policy.leeway
+        {
+            return None;
+        }
+        if policy.check_iat && claims.get("iat")?.as_u64()? > now + policy.leeway {
+            return None;
+        }
+        Some(claims)
+    }
+
+    /// The app's answer to a GET of `path`.
+    fn answer(&self, path: &str, authorization: Option<&str>) -> Response {
+        let Some(route) = self.routes.iter().find(|r| r.path == path) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let challenge = |status: StatusCode, value: &'static str| {
+            (status, [("www-authenticate", value)], "refused").into_response()
+        };
+        let Some(authorization) = authorization else {
+            if route.optional {
+                return Json(json!({"user": null})).into_response();
+            }
+            return challenge(StatusCode::UNAUTHORIZED, "Bearer realm=\"stub\"");
+        };
+        let (scheme, token) = authorization.split_once(' ').unwrap_or((authorization, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            // No bearer token at all: a challenge without an error code (RFC 6750 3.1).
+            return challenge(StatusCode::UNAUTHORIZED, "Bearer realm=\"stub\"");
+        }
+        // `Bearer` with nothing after it: refused as an invalid token, as a 401 (B-03).
+        let invalid = || {
+            challenge(
+                StatusCode::UNAUTHORIZED,
+                "Bearer realm=\"stub\", error=\"invalid_token\"",
+            )
+        };
+        let Some(claims) = (!token.trim().is_empty())
+            .then(|| self.validate(token.trim()))
+            .flatten()
+        else {
+            return invalid();
+        };
+        let scopes: Vec<&str> = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .split(' ')
+            .collect();
+        let permissions: Vec<&str> = claims
+            .get("permissions")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let lacks = route.scopes.iter().any(|s| !scopes.contains(&s.as_str()))
+            || route
+                .permissions
+                .iter()
+                .any(|p| !permissions.contains(&p.as_str()));
+        if lacks {
+            // insufficient_scope without a `scope` attribute: RFC 6750 3 makes it a MAY.
+            return challenge(
+                StatusCode::FORBIDDEN,
+                "Bearer realm=\"stub\", error=\"insufficient_scope\"",
+            );
+        }
+        Json(json!({"sub": claims.get("sub")})).into_response()
+    }
+}
+
+/// A stub app validating as `policy` says, trusting a fresh issuer, as `check` sees an
+/// external app (the system clock, the API example's routes with `policy`'s leeway).
+async fn validating(policy: Policy) -> Arc<ApiTarget> {
+    let (listener, url) = env::bind().await.unwrap();
+    let issuer = Arc::new(
+        MockIssuer::start(oidc_forge::Config::default())
+            .await
+            .unwrap(),
+    );
+    let mut routes = RoutesFile::api_example();
+    routes.leeway = policy.leeway;
+    let target = ApiTarget::new(url, routes, issuer.clone(), TargetClock::System).unwrap();
+    let jwks: Value = serde_json::from_slice(issuer.key_set().jwks_json()).unwrap();
+    let keys = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|jwk| VerifyingKey::from_jwk_value(jwk).unwrap())
+        .collect();
+    let validator = Arc::new(Validator {
+        policy,
+        iss: target.mint.iss().to_owned(),
+        aud: target.mint.profile.aud.clone(),
+        keys,
+        routes: target.routes.routes.clone(),
+    });
+    env::serve(
+        listener,
+        axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+            let validator = validator.clone();
+            async move {
+                let authorization = headers
+                    .get("authorization")
+                    .and_then(|value| value.to_str().ok());
+                validator.answer(uri.path(), authorization)
+            }
+        }),
+    );
+    Arc::new(target)
+}
+
+/// The row's grade: PASS, WARN or FAIL (anything else, a setup failure or a skip, is a bug of
+/// the test).
+#[derive(Debug, PartialEq, Eq)]
+enum Grade {
+    Pass,
+    Warn,
+    Fail,
+}
+
+fn grade(outcome: &Outcome) -> Grade {
+    match outcome {
+        Ok(_) => Grade::Pass,
+        Err(Failure::Warning(_)) => Grade::Warn,
+        Err(Failure::Mismatch(_)) => Grade::Fail,
+        other => panic!("neither PASS, WARN nor FAIL: {other:?}"),
+    }
+}
+
+/// Runs a row as `check` does, warnings noted and the row going on.
+async fn run(row: impl Future<Output = Outcome>) -> Outcome {
+    scenario::graded(row).await
+}
+
+/// The strict stub is the positive control: every row below passes it outright, so a grade
+/// other than PASS in the other tests comes from the one choice that test changes.
+#[tokio::test]
+async fn a_strict_app_passes_every_row_the_stubs_are_about() {
+    let target = validating(Policy::default()).await;
+    for (id, outcome) in [
+        (
+            "B-03",
+            run(api_flow::b03_wrong_scheme_or_empty_bearer(target.clone())).await,
+        ),
+        ("B-06", run(api_flow::b06_expired(target.clone())).await),
+        (
+            "B-07",
+            run(api_flow::b07_leeway_boundary(target.clone())).await,
+        ),
+        ("B-08", run(api_flow::b08_not_before(target.clone())).await),
+        (
+            "B-09",
+            run(api_flow::b09_issued_in_future(target.clone())).await,
+        ),
+        (
+            "B-19",
+            run(api_flow::b19_error_responses(target.clone())).await,
+        ),
+        (
+            "D-04",
+            run(forgery::d04_alternate_algorithm(target.clone())).await,
+        ),
+        (
+            "D-15",
+            run(forgery::d15_key_algorithm_binding(target.clone())).await,
+        ),
+        ("D-16", run(forgery::d16_crit(target.clone())).await),
+        (
+            "D-20",
+            run(forgery::d20_duplicate_members(target.clone())).await,
+        ),
+    ] {
+        assert_eq!(grade(&outcome), Grade::Pass, "{id}: {outcome:?}");
+    }
+}
+
+/// B-09: RFC 9068 4 requires no `iat` check of an access token and RFC 7519 4.1.6 makes `iat`
+/// informational, so an app accepting an `iat` in the future is warned, never failed.
+#[tokio::test]
+async fn b09_warns_an_app_that_accepts_an_iat_in_the_future() {
+    let target = validating(Policy {
+        check_iat: false,
+        ..Policy::default()
+    })
+    .await;
+    match run(api_flow::b09_issued_in_future(target)).await {
+        Err(Failure::Warning(why)) => {
+            assert!(
+                why.contains("accepted") && why.contains("RFC 9068"),
+                "{why}"
+            )
+        }
+        other => panic!("B-09 must warn, got {other:?}"),
+    }
+}
+
+/// B-09's refusal still passes, and a crash still fails: only the acceptance changed grade.
+#[tokio::test]
+async fn b09_fails_an_app_that_crashes_on_an_iat_in_the_future() {
+    let (listener, url) = env::bind().await.unwrap();
+    let strict = validating(Policy::default()).await;
+    let upstream = strict.url.clone();
+    let http = reqwest::Client::new();
+    // Forwards to the strict stub, but answers 500 where it would refuse a token from the
+    // future: the twin passes, the case crashes.
+    env::serve(
+        listener,
+        axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+            let (http, upstream) = (http.clone(), upstream.clone());
+            async move {
+                let mut request = http.get(format!("{upstream}{}", uri.path()));
+                if let Some(value) = headers.get("authorization") {
+                    request = request.header("authorization", value);
+                }
+                let status = request.send().await.map_or(500, |r| r.status().as_u16());
+                StatusCode::from_u16(if status == 401 { 500 } else { status })
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }),
+    );
+    let target = ApiTarget::new(
+        url,
+        strict.routes.clone(),
+        strict.issuer.clone(),
+        TargetClock::System,
+    )
+    .unwrap();
+    match run(api_flow::b09_issued_in_future(Arc::new(target))).await {
+        Err(Failure::Mismatch(why)) => assert!(why.contains("crashed with 500"), "{why}"),
+        other => panic!("B-09 must fail a crash, got {other:?}"),
+    }
+}
+
+/// D-20: refusing duplicate members passes; taking the last one (RFC 7519 4's other lawful
+/// choice) is a WARN, as the suite cannot see which `sub` the app read; taking the first is the
+/// hole, found where the last value is invalid (`alg` last `none`).
+#[tokio::test]
+async fn d20_grades_duplicates_by_the_last_value() {
+    let with = |duplicates| Policy {
+        duplicates,
+        ..Policy::default()
+    };
+    let rejecting = run(forgery::d20_duplicate_members(
+        validating(with(Duplicates::Reject)).await,
+    ))
+    .await;
+    assert_eq!(grade(&rejecting), Grade::Pass, "{rejecting:?}");
+    match run(forgery::d20_duplicate_members(
+        validating(with(Duplicates::LastWins)).await,
+    ))
+    .await
+    {
+        Err(Failure::Warning(why)) => assert!(why.contains("sub twice"), "{why}"),
+        other => panic!("a last-wins app must be warned, got {other:?}"),
+    }
+    match run(forgery::d20_duplicate_members(
+        validating(with(Duplicates::FirstWins)).await,
+    ))
+    .await
+    {
+        Err(Failure::Mismatch(why)) => assert!(why.contains("alg twice"), "{why}"),
+        other => panic!("a first-wins app must fail, got {other:?}"),
+    }
+}
+
+/// D-04 and D-15: an app that allows ES256 and accepts the issuer's genuine ES256 token (its
+/// published key, its kid) passes both; PS256 with the RS256 key is refused by the binding.
+#[tokio::test]
+async fn d04_and_d15_pass_an_app_that_accepts_the_issuers_genuine_es256_token() {
+    let target = validating(Policy {
+        algorithms: ASYMMETRIC.to_vec(),
+        ..Policy::default()
+    })
+    .await;
+    let d04 = run(forgery::d04_alternate_algorithm(target.clone())).await;
+    match &d04 {
+        Ok(pass) => assert!(
+            pass.observed
+                .contains("ES256 by the issuer's own ES256 key, under its kid: accepted"),
+            "{}",
+            pass.observed
+        ),
+        other => panic!("D-04 must pass, got {other:?}"),
+    }
+    let d15 = run(forgery::d15_key_algorithm_binding(target)).await;
+    assert_eq!(grade(&d15), Grade::Pass, "{d15:?}");
+}
+
+/// D-15: an app that treats the `kid` as a hint and verifies with whichever of the issuer's
+/// keys fits accepts ES256 under the RSA key's kid: the issuer's own signature, so a WARN.
+#[tokio::test]
+async fn d15_warns_an_app_that_takes_the_kid_as_a_hint() {
+    let target = validating(Policy {
+        algorithms: ASYMMETRIC.to_vec(),
+        key_by_kid: false,
+        ..Policy::default()
+    })
+    .await;
+    match run(forgery::d15_key_algorithm_binding(target.clone())).await {
+        Err(Failure::Warning(why)) => assert!(why.contains("RFC 7515 4.1.4"), "{why}"),
+        other => panic!("D-15 must warn, got {other:?}"),
+    }
+    let d04 = run(forgery::d04_alternate_algorithm(target)).await;
+    assert_eq!(grade(&d04), Grade::Pass, "{d04:?}");
+}
+
+/// The negative control of D-04 and D-15: an app that lets the header choose any algorithm of
+/// the key's type (no RFC 8725 3.1 binding) accepts PS256 made with the RS256 key, and fails.
+#[tokio::test]
+async fn d04_and_d15_fail_an_app_without_the_key_algorithm_binding() {
+    let target = validating(Policy {
+        algorithms: ASYMMETRIC.to_vec(),
+        bind_key_alg: false,
+        ..Policy::default()
+    })
+    .await;
+    for (id, outcome) in [
+        (
+            "D-04",
+            run(forgery::d04_alternate_algorithm(target.clone())).await,
+        ),
+        (
+            "D-15",
+            run(forgery::d15_key_algorithm_binding(target.clone())).await,
+        ),
+    ] {
+        match outcome {
+            Err(Failure::Mismatch(why)) => assert!(why.contains("accepted"), "{id}: {why}"),
+            other => panic!("{id} must fail, got {other:?}"),
+        }
+    }
+}
+
+/// D-16: a `crit` naming a registered member, or empty, MAY be refused (RFC 7515 4.1.11), so
+/// accepting it is a WARN; an unknown critical extension must be refused, so an app that
+/// ignores `crit` altogether fails.
+#[tokio::test]
+async fn d16_warns_on_a_may_and_fails_only_on_an_unknown_critical_extension() {
+    let with = |crit| Policy {
+        crit,
+        ..Policy::default()
+    };
+    match run(forgery::d16_crit(validating(with(Crit::MustOnly)).await)).await {
+        Err(Failure::Warning(why)) => {
+            assert!(why.contains("crit empty") && why.contains("MAY"), "{why}")
+        }
+        other => panic!("D-16 must warn, got {other:?}"),
+    }
+    match run(forgery::d16_crit(validating(with(Crit::Ignored)).await)).await {
+        Err(Failure::Mismatch(why)) => assert!(why.contains("crit [exp-unknown]"), "{why}"),
+        other => panic!("D-16 must fail, got {other:?}"),
+    }
+}
+
+/// B-03: `Bearer` with nothing after it answered 401 `invalid_token` refuses as RFC 6750 3.1
+/// allows (400 `invalid_request` is the other answer).
+#[tokio::test]
+async fn b03_passes_an_app_that_answers_a_bare_bearer_with_invalid_token() {
+    let target = validating(Policy::default()).await;
+    let outcome = run(api_flow::b03_wrong_scheme_or_empty_bearer(target)).await;
+    match outcome {
+        Ok(pass) => assert!(
+            pass.observed.contains("`Bearer` alone: 401"),
+            "{}",
+            pass.observed
+        ),
+        other => panic!("B-03 must pass, got {other:?}"),
+    }
+}
+
+/// B-14: 403 `insufficient_scope` without a `scope` attribute; the attribute is a MAY of RFC
+/// 6750 3, so the row warns and never fails.
+#[tokio::test]
+async fn b14_warns_an_app_whose_challenge_names_no_scope() {
+    let target = validating(Policy::default()).await;
+    match run(api_flow::b14_missing_scope(target)).await {
+        Err(Failure::Warning(why)) => assert!(why.contains("a MAY of RFC 6750 3"), "{why}"),
+        other => panic!("B-14 must warn, got {other:?}"),
+    }
+}
+
+/// B-07 at leeway 0 on the system clock, as `check` runs it: a strict app refuses `exp = now`
+/// (RFC 7519 4.1.4, "on or after") and passes.
+#[tokio::test]
+async fn b07_passes_a_strict_app_with_no_leeway_on_the_system_clock() {
+    let target = validating(Policy {
+        leeway: 0,
+        ..Policy::default()
+    })
+    .await;
+    let outcome = run(api_flow::b07_leeway_boundary(target)).await;
+    assert_eq!(grade(&outcome), Grade::Pass, "{outcome:?}");
+}
+
+/// B-19: an app that refuses everything, valid tokens included, does not pass: the valid twin
+/// comes first.
+#[tokio::test]
+async fn b19_fails_an_app_that_refuses_everything() {
+    for status in [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN] {
+        match run(api_flow::b19_error_responses(stub(status).await)).await {
+            Err(Failure::Mismatch(why)) => assert!(why.contains("the valid twin"), "{why}"),
+            other => panic!("{status}: B-19 must fail, got {other:?}"),
+        }
+    }
+}
+
+/// Every routes-file leeway from 0 to the hour: the time rows compute their instants without
+/// underflow (a debug build panics on one), and a strict app with a leeway of a few minutes
+/// at most passes them.
+#[tokio::test]
+async fn the_time_rows_never_underflow_whatever_the_leeway() {
+    for leeway in [
+        0, 1, 2, 3, 4, 5, 6, 10, 299, 300, 301, 600, 3599, MAX_LEEWAY,
+    ] {
+        let target = validating(Policy {
+            leeway,
+            ..Policy::default()
+        })
+        .await;
+        let outcomes = [
+            ("B-06", run(api_flow::b06_expired(target.clone())).await),
+            (
+                "B-07",
+                run(api_flow::b07_leeway_boundary(target.clone())).await,
+            ),
+            ("B-08", run(api_flow::b08_not_before(target.clone())).await),
+            (
+                "B-09",
+                run(api_flow::b09_issued_in_future(target.clone())).await,
+            ),
+            (
+                "D-20",
+                run(forgery::d20_duplicate_members(target.clone())).await,
+            ),
+        ];
+        for (id, outcome) in outcomes {
+            // B-07 refuses ten minutes ago whatever the leeway ("a few minutes", RFC 7519
+            // 4.1.4): an app allowing more than that (exp + leeway after now - 600) fails it,
+            // as the catalogue says.
+            let expected = if id == "B-07" && leeway > 600 {
+                Grade::Fail
+            } else {
+                Grade::Pass
+            };
+            assert_eq!(
+                grade(&outcome),
+                expected,
+                "leeway {leeway}, {id}: {outcome:?}"
+            );
+        }
+    }
 }

@@ -51,12 +51,20 @@ fn missing_toolchain() -> Option<String> {
 
 fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
-    let trials = vec![toolchain::trial(
-        "fief_and_fusionauth_python_apps_run_unchanged_against_the_default_configuration",
-        missing_toolchain(),
-        "run `bash .ci/install-python`",
-        seeds_run_unchanged,
-    )];
+    let trials = vec![
+        toolchain::trial(
+            "fief_and_fusionauth_python_apps_run_unchanged_against_the_default_configuration",
+            missing_toolchain(),
+            "run `bash .ci/install-python`",
+            seeds_run_unchanged,
+        ),
+        toolchain::trial(
+            "check_web_grades_fiefs_flask_web_example_by_what_it_really_does",
+            missing_toolchain(),
+            "run `bash .ci/install-python`",
+            check_web_grades_the_flask_web_example,
+        ),
+    ];
     libtest_mimic::run(&arguments, trials).exit();
 }
 
@@ -91,4 +99,105 @@ async fn seeds_run_unchanged() -> Result<(), String> {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     ))
+}
+
+/// `check --web` against Fief's Flask web example (seed 000/001's `fief_flask_web.py`, served by
+/// `conformance/python/serve.py` as its document runs it): the rows it really fails are FAIL.
+/// Its login sends no state, no nonce and no PKCE, and its callback checks nothing but the
+/// code, so an attacker's callback signs the victim in (login CSRF, code injection); its
+/// session cookie is the access token itself.
+async fn check_web_grades_the_flask_web_example() -> Result<(), String> {
+    use oidc_forge_conformance::run;
+    use oidc_forge_conformance::web_target::{WebSettings, WebTarget};
+    use std::sync::Arc;
+
+    let issuer = MockIssuer::builder()
+        .config(Config::default())
+        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .start()
+        .await
+        .map_err(|error| format!("cannot start the issuer: {error}"))?;
+    let issuer = Arc::new(issuer);
+    let mut app = Served(
+        Command::new(venv_python())
+            .arg("-B")
+            .arg(python_dir().join("serve.py"))
+            .args(["fief_flask_web", issuer.url(), "0"])
+            .stdout(std::process::Stdio::piped())
+            // Its request log and tracebacks are the app's; the table says what they meant.
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|error| format!("cannot run serve.py: {error}"))?,
+    );
+    let stdout = app.0.stdout.take().ok_or("serve.py has no stdout")?;
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
+    })
+    .await
+    .map_err(|error| error.to_string())?
+    .map_err(|error| format!("serve.py did not say its URL: {error}"))?
+    .trim()
+    .to_owned();
+    // fief-client's HTTP client gives up after 5 s: within the 8 s bound.
+    let settings: WebSettings = toml::from_str(
+        "protected = \"/protected\"\nredirect_uri = \"/auth-callback\"\ntimeout = 8",
+    )
+    .map_err(|error| error.to_string())?;
+    let target = WebTarget::new(url, settings, Some("forge-web"), None, issuer.clone())
+        .await
+        .map_err(|failure| failure.to_string())?;
+    let records = run::against_web(Arc::new(target)).await;
+    drop(app);
+    let table: String = records
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}: {}\n",
+                r.scenario.id,
+                r.verdict.label(),
+                r.verdict.detail()
+            )
+        })
+        .collect();
+    println!("{table}");
+    let grades: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.scenario.id, r.verdict.label()))
+        .collect();
+    // What the example really does, row by row: no state, nonce or PKCE in its login; an
+    // attacker's callback or code signs the victim in (C-03, D-25, D-26); a spent, refused or
+    // forged code or ID token raises an exception that Flask answers with 500 (C-04, C-08,
+    // C-10, C-12); the callback's iss is not read (C-07); the cookie is the access token, with
+    // no SameSite (C-15). access_denied is a KeyError on `code`, which Flask answers 400 (C-05).
+    let expected = [
+        ("C-01", "FAIL"),
+        ("C-03", "FAIL"),
+        ("C-04", "FAIL"),
+        ("C-05", "PASS"),
+        ("C-07", "WARN"),
+        ("C-08", "FAIL"),
+        ("C-09", "SKIP"),
+        ("C-10", "FAIL"),
+        ("C-12", "FAIL"),
+        ("C-15", "WARN"),
+        ("C-18", "SKIP"),
+        ("C-22", "SKIP"),
+        ("D-25", "FAIL"),
+        ("D-26", "FAIL"),
+    ];
+    if grades != expected || table.contains("setup failed") {
+        return Err(format!("expected {expected:?}, got:\n{table}"));
+    }
+    Ok(())
+}
+
+/// A served app, ended when dropped (also when the test fails half-way).
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

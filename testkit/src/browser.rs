@@ -40,6 +40,46 @@ pub enum BrowserError {
     Location { url: String, location: String },
     #[error("a cookie cannot be sent as a header: {0}")]
     Cookie(#[from] axum::http::header::InvalidHeaderValue),
+    #[error("{url} answered a body of more than {limit} bytes")]
+    TooLarge { url: String, limit: usize },
+}
+
+/// The most a page's body may hold: what a test reads is held whole, and a hostile app must
+/// not make it hold more.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Reads a response's body as text, at most `limit` bytes: a longer one is refused before
+/// more than `limit` is held (lossy UTF-8, as a browser shows what it cannot decode).
+pub async fn read_body(
+    url: &str,
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<String, BrowserError> {
+    let too_large = || BrowserError::TooLarge {
+        url: url.to_owned(),
+        limit,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|source| BrowserError::Request {
+            url: url.to_owned(),
+            source,
+        })?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// One response, read whole.
@@ -141,7 +181,7 @@ impl Browser {
         let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.text().await.map_err(failed)?;
+        let body = read_body(url, response, MAX_BODY).await?;
         let mut page = Page {
             url: url.to_owned(),
             status,

@@ -31,7 +31,7 @@ pub mod fixtures;
 mod jar;
 mod serve;
 
-pub use browser::{Browser, BrowserError, Page, http_client};
+pub use browser::{Browser, BrowserError, MAX_BODY, Page, http_client, read_body};
 pub use fixtures::authorize_params;
 pub use jar::CookieJar;
 pub use serve::{bind, serve};

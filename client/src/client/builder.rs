@@ -15,6 +15,10 @@ use crate::validate::{DEFAULT_MAX_TOKEN_BYTES, algorithm_name};
 /// The largest clock-skew allowance a client accepts: an hour.
 pub const MAX_LEEWAY: u64 = 3600;
 
+/// How long one call to the issuer may take by default: a login page that waits longer for
+/// the issuer than a user waits for it fails worse than one that says the issuer is down.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 use super::*;
 
 /// How the client authenticates to the token endpoint (RFC 6749 2.3).
@@ -81,7 +85,7 @@ impl ClientBuilder {
             discovery_url: None,
             clock: Arc::new(SystemClock),
             http: None,
-            timeout: Duration::from_secs(30),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -178,7 +182,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Timeout for each call to the issuer (default 30 s).
+    /// Timeout for each call to the issuer (default [`DEFAULT_TIMEOUT`], 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

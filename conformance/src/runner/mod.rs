@@ -6,12 +6,14 @@
 //! - [`issuer`] (A): the issuer's endpoints, called directly.
 //! - [`api_flow`] (B): an API application's protected routes (the API example, or any app).
 //! - [`web_flow`] (C): the web example app, through a cookie-keeping browser.
+//! - [`web_app`] (C, `check --web`): any app's browser login flow, black box.
 //! - [`forgery`] (D): forged tokens against an API application's routes, and ID-token
 //!   forgeries through the web flow.
 
 pub mod api_flow;
 pub mod forgery;
 pub mod issuer;
+pub mod web_app;
 pub mod web_flow;
 
 use jsonwebtoken::jwk::Jwk;

@@ -164,6 +164,16 @@ async fn key_binding_refuses_hs256(
 }
 
 /// D-04: algorithms outside the allowlist.
+///
+/// The forgeries: HS256 with a secret the issuer never had (RFC 8725 2.1, 3.1), and PS256 made
+/// with the issuer's RSA key, whose JWK says `alg: RS256` ("each key MUST be used with exactly
+/// one algorithm", RFC 8725 3.1; RFC 7517 4.4). Accepting either fails.
+///
+/// Not a forgery: a token signed ES256 by the issuer's own ES256 key, under that key's `kid`,
+/// as published in its JWKS. RFC 9068 4 has the resource server verify with "the keys provided
+/// by the authorization server" and the header's `alg`, and RFC 8725 3.1 leaves the allowlist
+/// to the application: an app that allows ES256 from this issuer accepts a genuine token, so
+/// its acceptance passes, as its refusal does (the client's allowlist is RS256 only).
 pub async fn d04_alternate_algorithm(target: Arc<ApiTarget>) -> Outcome {
     let route = route_with_twin(&target).await?;
     let (header, claims) = parts(&target, route);
@@ -181,19 +191,45 @@ pub async fn d04_alternate_algorithm(target: Arc<ApiTarget>) -> Outcome {
         &with(header.clone(), &[("alg", json!("PS256"))]).to_string(),
         &claims_text,
     ) {
-        tokens.push(("PS256 with the issuer's RSA key".to_owned(), signed?));
-    }
-    if let Some(kid) = target.mint.es256_kid() {
-        let es_header = json!({"alg": "ES256", "kid": kid, "typ": "at+jwt"}).to_string();
         tokens.push((
-            "ES256 with the issuer's own ES256 key (the client's tokens are RS256)".to_owned(),
-            target
-                .mint
-                .sign_text(&es_header, &claims_text, Signer::IssuerEs256),
+            "PS256 with the issuer's RSA key (its JWK says RS256)".to_owned(),
+            signed?,
         ));
     }
     all_rejected(&target, route, &tokens).await?;
-    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+    let mut observed = format!("{}: 401 invalid_token", names(&tokens));
+    if let Some(genuine) = genuine_es256(&target, route).await? {
+        observed.push_str(&format!("; {genuine}"));
+    }
+    Ok(Pass::new(observed))
+}
+
+/// A token signed ES256 by the issuer's own ES256 key under its own `kid` (when the issuer
+/// publishes one): genuine, so the app may accept it or refuse it (its allowlist, RFC 8725
+/// 3.1); only a crash fails, and a refusal is graded as any other. What was seen, for the
+/// row's "got" column.
+async fn genuine_es256(target: &ApiTarget, route: &Route) -> Result<Option<String>, Failure> {
+    let Some(kid) = target.mint.es256_kid() else {
+        return Ok(None);
+    };
+    let (_, claims) = parts(target, route);
+    let header = json!({"alg": "ES256", "kid": kid, "typ": "at+jwt"}).to_string();
+    let token = target
+        .mint
+        .sign_text(&header, &claims.to_string(), Signer::IssuerEs256);
+    let answer = target.bearer(route, &token).await?;
+    let what = "ES256 by the issuer's own ES256 key, under its kid";
+    if (200..300).contains(&answer.status) {
+        return Ok(Some(format!(
+            "{what}: accepted with {} (a genuine token of the issuer, RFC 9068 4)",
+            answer.status
+        )));
+    }
+    expect_invalid_token(&answer, what)?;
+    Ok(Some(format!(
+        "{what}: {} refused (ES256 is outside the app's allowlist)",
+        answer.status
+    )))
 }
 
 /// D-05: the signature stripped.
@@ -279,6 +315,14 @@ pub async fn d06_payload_tampered(target: Arc<ApiTarget>) -> Outcome {
 }
 
 /// D-15: the JWK's `alg` differs from the header's.
+///
+/// RFC 8725 3.1: "each key MUST be used with exactly one algorithm, and this MUST be checked
+/// when the cryptographic operation is performed"; the issuer's JWK names it (`alg: RS256`,
+/// RFC 7517 4.4). A PS256, RS384 or RS512 signature made with that RSA key can only verify
+/// with that key, under the header's algorithm instead of the key's: accepting one fails.
+/// The issuer's own ES256 key used with ES256, under its own `kid`, is no mismatch: D-04
+/// presents that token and lets it pass either way. Under the RSA key's `kid` it is the
+/// binding's other half (see [`es256_under_the_rsa_kid`]).
 pub async fn d15_key_algorithm_binding(target: Arc<ApiTarget>) -> Outcome {
     let route = route_with_twin(&target).await?;
     let (header, claims) = parts(&target, route);
@@ -297,20 +341,63 @@ pub async fn d15_key_algorithm_binding(target: Arc<ApiTarget>) -> Outcome {
             tokens.push((format!("{name} with the {jwk_alg} key"), signed?));
         }
     }
-    ensure!(
-        !tokens.is_empty(),
-        "the issuer's RSA key is at hand to sign variants"
-    );
+    if tokens.is_empty() {
+        // An issuer whose default key is not RSA (an app's own `check` configuration may say
+        // so): nothing to sign the variants with, which says nothing about the app.
+        return Err(Failure::skipped(
+            "the issuer's default signing key is not RSA: no RSA variant to sign",
+        ));
+    }
     all_rejected(&target, route, &tokens).await?;
+    let under_rsa_kid = es256_under_the_rsa_kid(&target, route, &jwk_alg).await?;
+    let observed = format!(
+        "{}: 401 invalid_token{}",
+        names(&tokens),
+        under_rsa_kid
+            .map(|seen| format!("; {seen}"))
+            .unwrap_or_default()
+    );
     // The app's allowlist ([RS256]) refuses these before the binding is consulted; a twin
     // that allows them all leaves the key/algorithm binding to refuse.
     let Some(widest) = target.twin_allowing(&WIDEST_ALLOWLIST).await? else {
-        return Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))));
+        return Ok(Pass::new(observed));
     };
     let widest_route = route_with_twin(&widest).await?;
     all_rejected(&widest, widest_route, &tokens).await?;
     Ok(Pass::new(format!(
-        "{}: 401 invalid_token, and again with every asymmetric algorithm allowed (the key's `alg` {jwk_alg} binds it)",
-        names(&tokens)
+        "{observed}, and again with every asymmetric algorithm allowed (the key's `alg` {jwk_alg} binds it)"
     )))
+}
+
+/// `alg: ES256` under the `kid` of the issuer's RSA key, signed by the issuer's genuine ES256
+/// key. No RSA key verifies ES256, so an app that accepts it verified with a key other than
+/// the one the `kid` names. That is not a forgery: the signature is the issuer's, and the
+/// `kid` is only "a hint indicating which key was used" (RFC 7515 4.1.4). But taking the key
+/// the `kid` names and checking its algorithm (RFC 8725 3.1) refuses it, so acceptance is a
+/// WARN, never a FAIL; a crash fails. `None` when the issuer has no ES256 key, or its default
+/// key is not RSA.
+async fn es256_under_the_rsa_kid(
+    target: &ApiTarget,
+    route: &Route,
+    jwk_alg: &str,
+) -> Result<Option<String>, Failure> {
+    if !(jwk_alg.starts_with("RS") || jwk_alg.starts_with("PS")) || !target.mint.has_es256() {
+        return Ok(None);
+    }
+    let (header, claims) = parts(target, route);
+    let header = with(header, &[("alg", json!("ES256"))]).to_string();
+    let token = target
+        .mint
+        .sign_text(&header, &claims.to_string(), Signer::IssuerEs256);
+    let answer = target.bearer(route, &token).await?;
+    let what = format!("ES256 (the issuer's ES256 key) under the {jwk_alg} key's kid");
+    if (200..300).contains(&answer.status) {
+        crate::scenario::unshaped(format!(
+            "{what}: accepted with {}: the app verified with a key other than the one the kid names; no forgery (the issuer's own signature; kid is a hint, RFC 7515 4.1.4), but the key the kid names, bound to its one algorithm (RFC 8725 3.1), refuses it",
+            answer.status
+        ))?;
+        return Ok(Some(format!("{what}: accepted with {}", answer.status)));
+    }
+    expect_invalid_token(&answer, &what)?;
+    Ok(Some(format!("{what}: {} refused", answer.status)))
 }

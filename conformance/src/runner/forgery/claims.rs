@@ -8,30 +8,52 @@ use serde_json::{Value, json};
 
 use crate::env::{self, SECOND_TENANT, WEB_CLIENT, second_tenant};
 use crate::mint::{Signer, b64, with, without};
-use crate::runner::api_flow::{all_rejected, expect_ok, forge_cases};
-use crate::scenario::{Failure, Outcome, Pass, setup};
+use crate::runner::api_flow::{all_rejected, expect_invalid_token, expect_ok, forge_cases};
+use crate::scenario::{Failure, Outcome, Pass, setup, unshaped};
 use crate::target::ApiTarget;
 use oidc_forge::forge::mint::Mutation;
 
 use super::*;
 
 /// D-16: `crit` naming an unknown header parameter.
+///
+/// RFC 7515 4.1.11: "If any of the listed extension Header Parameters are not understood and
+/// supported by the recipient, then the JWS is invalid": accepting an unknown critical
+/// extension fails. A `crit` naming a registered member (`kid`) or empty breaks a producer's
+/// MUST NOT, but for the recipient the clause says only that it "MAY consider the JWS to be
+/// invalid": accepting those is a WARN, never a FAIL.
 pub async fn d16_crit(target: Arc<ApiTarget>) -> Outcome {
     let route = route_with_twin(&target).await?;
     let (header, claims) = parts(&target, route);
-    let mut tokens = Vec::new();
-    for (what, crit) in [
-        ("crit [exp-unknown]", json!(["urn:example:unknown"])),
+    let crit = |crit: Value| {
+        let mut h = with(header.clone(), &[("crit", crit)]);
+        h["urn:example:unknown"] = json!(true);
+        target.mint.sign(&h, &claims)
+    };
+    let mut unknown = vec![(
+        "crit [exp-unknown]".to_owned(),
+        crit(json!(["urn:example:unknown"])),
+    )];
+    unknown.extend(forge_cases(&target, route, vec![Mutation::CritUnknown])?);
+    all_rejected(&target, route, &unknown).await?;
+    let mut seen = vec![format!("{}: 401 invalid_token", names(&unknown))];
+    for (what, list) in [
         ("crit naming a present member", json!(["kid"])),
         ("crit empty", json!([])),
     ] {
-        let mut h = with(header.clone(), &[("crit", crit)]);
-        h["urn:example:unknown"] = json!(true);
-        tokens.push((what.to_owned(), target.mint.sign(&h, &claims)));
+        let answer = target.bearer(route, &crit(list)).await?;
+        if (200..300).contains(&answer.status) {
+            unshaped(format!(
+                "{what}: accepted with {}; a recipient MAY refuse it (RFC 7515 4.1.11: producers MUST NOT send it), so no hole, but refusing it is stricter",
+                answer.status
+            ))?;
+            seen.push(format!("{what}: accepted (a MAY)"));
+        } else {
+            expect_invalid_token(&answer, what)?;
+            seen.push(format!("{what}: {}", answer.status));
+        }
     }
-    tokens.extend(forge_cases(&target, route, vec![Mutation::CritUnknown])?);
-    all_rejected(&target, route, &tokens).await?;
-    Ok(Pass::new(format!("{}: 401 invalid_token", names(&tokens))))
+    Ok(Pass::new(seen.join("; ")))
 }
 
 /// D-17: the wrong `typ`.
@@ -139,38 +161,84 @@ pub async fn d19_audience(target: Arc<ApiTarget>) -> Outcome {
 }
 
 /// D-20: duplicate members.
+///
+/// RFC 7519 4 (claims) and RFC 7515 4 (header): names MUST be unique, and a parser MUST either
+/// reject duplicates or use only the lexically last member. The suite cannot see which value
+/// an app read, so it grades by the last one:
+/// - where the last value is itself invalid (`alg` last `none`, `exp` last expired), both
+///   lawful choices refuse, and accepting fails;
+/// - where it is valid too (a second `sub`), rejecting and taking the last are both lawful, so
+///   an acceptance is a WARN, never a FAIL: the suite cannot tell the last value from the
+///   first, and a validator reading one while the application reads the other is the attack.
 pub async fn d20_duplicate_members(target: Arc<ApiTarget>) -> Outcome {
     let route = route_with_twin(&target).await?;
     let (header, claims) = parts(&target, route);
     let claims_text = claims.to_string();
     let header_text = header.to_string();
-    // `"sub":"<alice>"` first, then an attacker's second `sub`; the same for the header's alg.
-    let duplicate_sub = format!(
-        "{},\"sub\":\"00000000-0000-0000-0000-000000000000\"}}",
-        claims_text.trim_end_matches('}')
-    );
-    let duplicate_alg = format!("{},\"alg\":\"none\"}}", header_text.trim_end_matches('}'));
-    let mut tokens = vec![
+    let sign = |header: &str, claims: &str| target.mint.sign_text(header, claims, Signer::Issuer);
+    // Well past any leeway, so that a parser taking the last `exp` sees an expired token.
+    let expired = target
+        .now()
+        .saturating_sub(target.routes.leeway + target.margin() + 3600);
+    let must_refuse = vec![
         (
-            "sub twice".to_owned(),
-            target
-                .mint
-                .sign_text(&header_text, &duplicate_sub, Signer::Issuer),
+            "alg twice, the last `none`".to_owned(),
+            sign(&then(&header_text, "\"alg\":\"none\"")?, &claims_text),
         ),
         (
-            "alg twice".to_owned(),
-            target
-                .mint
-                .sign_text(&duplicate_alg, &claims_text, Signer::Issuer),
+            "exp twice, the last expired".to_owned(),
+            sign(
+                &header_text,
+                &then(&claims_text, &format!("\"exp\":{expired}"))?,
+            ),
         ),
     ];
-    tokens.extend(forge_cases(
+    all_rejected(&target, route, &must_refuse).await?;
+    // `"sub":"<alice>"` first, then a second `sub`: an unknown subject, and (the forge's) Bob.
+    let mut either = vec![(
+        "sub twice, the last an unknown subject".to_owned(),
+        sign(
+            &header_text,
+            &then(
+                &claims_text,
+                "\"sub\":\"00000000-0000-0000-0000-000000000000\"",
+            )?,
+        ),
+    )];
+    either.extend(forge_cases(
         &target,
         route,
         vec![Mutation::DuplicateClaim("sub".into(), json!(env::BOB))],
     )?);
-    all_rejected(&target, route, &tokens).await?;
-    Ok(Pass::new("sub twice, alg twice: 401 invalid_token"))
+    let mut accepted = Vec::new();
+    for (what, token) in &either {
+        let answer = target.bearer(route, token).await?;
+        if (200..300).contains(&answer.status) {
+            accepted.push(what.as_str());
+        } else {
+            expect_invalid_token(&answer, what)?;
+        }
+    }
+    let mut observed = format!("{}: 401 invalid_token", names(&must_refuse));
+    if accepted.is_empty() {
+        observed.push_str(&format!("; {}: 401 invalid_token", names(&either)));
+    } else {
+        unshaped(format!(
+            "{}: accepted; RFC 7519 4 lets a parser take the lexically last member, but this suite cannot see whether the app read the last `sub` or the first; refusing duplicates removes the doubt",
+            accepted.join(", ")
+        ))?;
+        observed.push_str(&format!("; {}: accepted", accepted.join(", ")));
+    }
+    Ok(Pass::new(observed))
+}
+
+/// `object` (compact JSON text) with `member` appended after its own members, so that `member`
+/// is the lexically last of two with its name.
+fn then(object: &str, member: &str) -> Result<String, Failure> {
+    let open = object
+        .strip_suffix('}')
+        .ok_or_else(|| Failure::setup("the token's JSON is not an object"))?;
+    Ok(format!("{open},{member}}}"))
 }
 
 /// D-21: malformed compact serializations.

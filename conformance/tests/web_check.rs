@@ -1,0 +1,173 @@
+//! `check --web` proved on apps whose behaviour is known (issue 15): the client's web example,
+//! which must pass every row, and the harness's deliberately careless app, which must fail
+//! exactly the rows of its four defects. Both are served in process next to an issuer on
+//! 127.0.0.1 port 0, as `check` would find any app.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oidc_forge_client::Client;
+use oidc_forge_client::clock::{Clock, FixedClock as AppClock};
+use oidc_forge_conformance::env::{self, WebEnv};
+use oidc_forge_conformance::run::{self, Record};
+use oidc_forge_conformance::web_target::{WebSettings, WebTarget};
+
+/// The `[web]` table a user would write for `app`.
+fn settings(extra: &str) -> WebSettings {
+    toml::from_str(&format!(
+        "protected = \"/protected\"\nredirect_uri = \"/auth-callback\"\nlogin = \"/login\"\nreturn_to = \"return_to\"\nlogout = \"/logout\"\n{extra}"
+    ))
+    .expect("a [web] table")
+}
+
+/// The table, one line per row, for the failure message.
+fn table(records: &[Record]) -> String {
+    records
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}: {}\n",
+                r.scenario.id,
+                r.verdict.label(),
+                r.verdict.detail()
+            )
+        })
+        .collect()
+}
+
+/// The client's web example, whose client gives up on the issuer after two seconds (the
+/// timeout row waits that out), next to an issuer that registers it, as a target; `layer`
+/// changes its answers.
+async fn web_example(layer: impl FnOnce(axum::Router) -> axum::Router) -> Arc<WebTarget> {
+    use oidc_forge_conformance::apps::web;
+    let (listener, url, issuer) = WebEnv::prepare(|_| {}).await.expect("an issuer");
+    let clock = Arc::new(AppClock::new(env::NOW));
+    let client = Client::builder(issuer.iss(), env::WEB_CLIENT.0)
+        .client_secret(env::WEB_CLIENT.1)
+        .clock(clock as Arc<dyn Clock>)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("a client");
+    let settings = web::Settings {
+        issuer: issuer.iss().to_owned(),
+        client_id: env::WEB_CLIENT.0.into(),
+        client_secret: Some(env::WEB_CLIENT.1.into()),
+        app_url: url.clone(),
+        secure_cookies: false,
+        cookie_key: None,
+    };
+    let flow = web::flow(&settings, client).expect("the web flow");
+    env::serve(listener, layer(web::app(flow)));
+    let target = WebTarget::new(
+        url,
+        self::settings("logout_method = \"POST\"\ntimeout = 4"),
+        Some(env::WEB_CLIENT.0),
+        None,
+        issuer.issuer.clone(),
+    )
+    .await
+    .expect("a target");
+    Arc::new(target)
+}
+
+/// The client's web example passes every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clients_web_example_passes_every_web_row() {
+    let records = run::against_web(web_example(|app| app).await).await;
+    println!("{}", table(&records));
+    assert_eq!(
+        records.len(),
+        oidc_forge_conformance::runner::web_app::ROWS.len()
+    );
+    assert!(
+        records.iter().all(|r| r.verdict.label() == "PASS"),
+        "{}",
+        table(&records)
+    );
+}
+
+/// A refused callback answered by sending the browser back to log in (a 302 to the protected
+/// page, which redirects to the issuer) is a refusal, not a login: the harness must not
+/// follow it into the issuer's auto-login and take the fresh session for the hostile one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_callback_that_sends_the_browser_back_to_login_passes() {
+    async fn back_to_login(
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse as _;
+        let callback = request.uri().path() == "/auth-callback";
+        let response = next.run(request).await;
+        if callback && response.status().is_client_error() {
+            let mut bounced = axum::http::StatusCode::FOUND.into_response();
+            bounced.headers_mut().insert(
+                "location",
+                axum::http::HeaderValue::from_static("/protected"),
+            );
+            return bounced;
+        }
+        response
+    }
+    let target = web_example(|app| app.layer(axum::middleware::from_fn(back_to_login))).await;
+    let records = run::against_web(target).await;
+    assert!(
+        records.iter().all(|r| r.verdict.label() == "PASS"),
+        "{}",
+        table(&records)
+    );
+}
+
+/// The harness's careless app is caught on exactly the rows of its four defects: a 500 on an
+/// error callback (C-05), no nonce check (C-09) and an open `return_to` (C-18) fail; its
+/// state, sent but never checked, is a warning (C-03), because the PKCE it sends still binds
+/// the code to the browser (RFC 9700 4.7.1), so login CSRF (D-26) fails against it. Every
+/// other row passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_careless_app_fails_exactly_the_rows_of_its_defects() {
+    use oidc_forge_conformance::careless::{self, CarelessSettings};
+    // The careless app reads the system clock: so does this issuer.
+    let issuer = Arc::new(
+        oidc_forge::MockIssuer::start(oidc_forge::Config::default())
+            .await
+            .expect("an issuer"),
+    );
+    let (listener, url) = env::bind().await.expect("a port");
+    let app = careless::router(CarelessSettings::new(issuer.url(), url.clone()))
+        .await
+        .expect("the careless app");
+    env::serve(listener, app);
+    let target = WebTarget::new(
+        url,
+        // The app gives up on the issuer after 5 s: within the 8 s bound.
+        settings("timeout = 8"),
+        Some(env::WEB_CLIENT.0),
+        None,
+        issuer,
+    )
+    .await
+    .expect("a target");
+    let records = run::against_web(Arc::new(target)).await;
+    println!("{}", table(&records));
+    let failed: Vec<&str> = records
+        .iter()
+        .filter(|r| r.verdict.label() != "PASS")
+        .map(|r| r.scenario.id)
+        .collect();
+    assert_eq!(
+        failed,
+        ["C-03", "C-05", "C-09", "C-18"],
+        "{}",
+        table(&records)
+    );
+    let grades: Vec<&str> = records
+        .iter()
+        .filter(|r| failed.contains(&r.scenario.id))
+        .map(|r| r.verdict.label())
+        .collect();
+    assert_eq!(
+        grades,
+        ["WARN", "FAIL", "FAIL", "FAIL"],
+        "{}",
+        table(&records)
+    );
+}
