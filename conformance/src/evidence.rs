@@ -157,21 +157,20 @@ pub fn note(finding: &str) {
 /// Notes a warning: kept with its exchange, and listed for the row's grade. `false` outside
 /// a row, where the caller must report the warning itself.
 pub fn warn(message: &str) -> bool {
-    LOG.try_with(|log| {
-        let mut log = log.borrow_mut();
-        keep(&mut log, message);
-        log.warnings.push(message.to_owned());
-    })
-    .is_ok()
+    listed(message, |log| &mut log.warnings)
 }
 
 /// Notes a failed case: kept with its exchange, and listed for the row's grade. `false`
 /// outside a row, where the caller must return the failure itself.
 pub fn fail(message: &str) -> bool {
+    listed(message, |log| &mut log.failures)
+}
+
+fn listed(message: &str, list: fn(&mut Log) -> &mut Vec<String>) -> bool {
     LOG.try_with(|log| {
         let mut log = log.borrow_mut();
         keep(&mut log, message);
-        log.failures.push(message.to_owned());
+        list(&mut log).push(message.to_owned());
     })
     .is_ok()
 }

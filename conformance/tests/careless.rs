@@ -11,6 +11,11 @@ use oidc_forge_conformance::careless::{
 use oidc_forge_conformance::env;
 use oidc_forge_conformance::http::{Browser, Page, query_of};
 
+/// The URL with the parameter removed, or replaced by `value`.
+fn replace_param(url: &str, name: &str, value: Option<&str>) -> String {
+    oidc_forge_conformance::web_target::replace_param(url, name, value).expect("an absolute URL")
+}
+
 /// The issuer's default configuration on a port of its own, and the careless app on another.
 struct Setup {
     issuer: MockIssuer,
@@ -58,27 +63,6 @@ impl Setup {
         let page = browser.get(&self.url("/protected")).await.expect("GET");
         page.answer.status == 200
     }
-}
-
-/// The URL with the parameter removed, or replaced by `value`.
-fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
-    let mut parsed = url::Url::parse(url).expect("an absolute URL");
-    let pairs: Vec<(String, String)> = parsed
-        .query_pairs()
-        .into_owned()
-        .filter(|(key, _)| key != name)
-        .collect();
-    {
-        let mut query = parsed.query_pairs_mut();
-        query.clear();
-        for (key, old) in &pairs {
-            query.append_pair(key, old);
-        }
-        if let Some(value) = value {
-            query.append_pair(name, value);
-        }
-    }
-    parsed.to_string()
 }
 
 fn assert_refused(page: &Page, status: u16, reason: &str) {
@@ -216,7 +200,7 @@ async fn defect_a_state_is_never_checked() {
         let mut browser = Browser::new();
         let callback = setup.callback_url(&mut browser, "").await;
         let page = browser
-            .get(&with_param(&callback, "state", state))
+            .get(&replace_param(&callback, "state", state))
             .await
             .unwrap();
         assert_eq!(
@@ -347,7 +331,7 @@ async fn the_other_callback_checks_hold() {
         let callback = setup.callback_url(&mut browser, "").await;
         assert_eq!(query_of(&callback).unwrap()["iss"], iss);
         let page = browser
-            .get(&with_param(&callback, change.0, change.1))
+            .get(&replace_param(&callback, change.0, change.1))
             .await
             .unwrap();
         assert_refused(&page, 400, reason);

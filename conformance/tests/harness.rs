@@ -169,17 +169,7 @@ impl Default for Policy {
 }
 
 /// Every asymmetric algorithm jsonwebtoken verifies: an allowlist as wide as can be safe.
-const ASYMMETRIC: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+const ASYMMETRIC: [Algorithm; 9] = forgery::WIDEST_ALLOWLIST;
 
 /// What a stub app knows: its policy, the issuer it trusts, its routes.
 struct Validator {

@@ -68,13 +68,18 @@ fn main() {
     libtest_mimic::run(&arguments, trials).exit();
 }
 
-async fn seeds_run_unchanged() -> Result<(), String> {
-    let issuer = MockIssuer::builder()
+/// The issuer on 127.0.0.1 port 0 with the embedded default configuration.
+async fn default_issuer() -> Result<MockIssuer, String> {
+    MockIssuer::builder()
         .config(Config::default())
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .start()
         .await
-        .map_err(|error| format!("cannot start the issuer: {error}"))?;
+        .map_err(|error| format!("cannot start the issuer: {error}"))
+}
+
+async fn seeds_run_unchanged() -> Result<(), String> {
+    let issuer = default_issuer().await?;
     let url = issuer.url().to_owned();
     // drive.py blocks for its whole run: off the runtime's threads, which serve the issuer.
     let run = tokio::task::spawn_blocking(move || {
@@ -111,12 +116,7 @@ async fn check_web_grades_the_flask_web_example() -> Result<(), String> {
     use oidc_forge_conformance::web_target::{WebSettings, WebTarget};
     use std::sync::Arc;
 
-    let issuer = MockIssuer::builder()
-        .config(Config::default())
-        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .start()
-        .await
-        .map_err(|error| format!("cannot start the issuer: {error}"))?;
+    let issuer = default_issuer().await?;
     let issuer = Arc::new(issuer);
     let mut app = Served(
         Command::new(venv_python())
@@ -149,17 +149,7 @@ async fn check_web_grades_the_flask_web_example() -> Result<(), String> {
         .map_err(|failure| failure.to_string())?;
     let records = run::against_web(Arc::new(target)).await;
     drop(app);
-    let table: String = records
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}: {}\n",
-                r.scenario.id,
-                r.verdict.label(),
-                r.verdict.detail()
-            )
-        })
-        .collect();
+    let table = oidc_forge_conformance::check::table(&records);
     println!("{table}");
     let grades: Vec<(&str, &str)> = records
         .iter()

@@ -22,17 +22,7 @@ fn settings(extra: &str) -> WebSettings {
 
 /// The table, one line per row, for the failure message.
 fn table(records: &[Record]) -> String {
-    records
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}: {}\n",
-                r.scenario.id,
-                r.verdict.label(),
-                r.verdict.detail()
-            )
-        })
-        .collect()
+    oidc_forge_conformance::check::table(records)
 }
 
 /// The client's web example, whose client gives up on the issuer after two seconds (the
@@ -170,4 +160,99 @@ async fn the_careless_app_fails_exactly_the_rows_of_its_defects() {
         "{}",
         table(&records)
     );
+}
+
+/// Answers `/login` itself when `return_to` names evil.example, as `open` says; any other
+/// request goes to the app.
+async fn open_login(
+    open: fn(&str) -> axum::response::Response,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let return_to = (request.uri().path() == "/login")
+        .then(|| request.uri().query().unwrap_or_default())
+        .and_then(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(name, _)| name == "return_to")
+                .map(|(_, value)| value.into_owned())
+        })
+        .filter(|value| value.contains("evil.example"));
+    match return_to {
+        Some(value) => open(&value),
+        None => next.run(request).await,
+    }
+}
+
+/// C-18 catches what a browser follows that is not a 3xx: a `<meta http-equiv="refresh">`;
+/// and an app origin used as a prefix (`http://APP@evil.example/`), which a `startswith`
+/// check lets by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c18_catches_a_meta_refresh_and_a_lookalike_of_the_apps_origin() {
+    use axum::response::{Html, IntoResponse as _, Redirect};
+    use oidc_forge_conformance::runner::web_app;
+    use oidc_forge_conformance::scenario::{Failure, graded};
+    let meta = |value: &str| {
+        Html(format!(
+            "<meta http-equiv=\"refresh\" content=\"0;url={value}\">"
+        ))
+        .into_response()
+    };
+    let target = web_example(|app| {
+        app.layer(axum::middleware::from_fn(move |r, n| {
+            open_login(meta, r, n)
+        }))
+    })
+    .await;
+    match graded(web_app::c18_return_to(target)).await {
+        Err(Failure::Mismatch(why)) => assert!(why.contains("refreshes the browser"), "{why}"),
+        other => panic!("C-18 must fail, got {other:?}"),
+    }
+    // Only a value that starts with the app's own origin is let through.
+    let lookalike = |value: &str| {
+        if value.starts_with("http://127.0.0.1:") {
+            Redirect::to(value).into_response()
+        } else {
+            axum::http::StatusCode::BAD_REQUEST.into_response()
+        }
+    };
+    let target = web_example(|app| {
+        app.layer(axum::middleware::from_fn(move |r, n| {
+            open_login(lookalike, r, n)
+        }))
+    })
+    .await;
+    match graded(web_app::c18_return_to(target)).await {
+        Err(Failure::Mismatch(why)) => {
+            assert!(why.contains("@evil.example/: an open redirect"), "{why}")
+        }
+        other => panic!("C-18 must fail, got {other:?}"),
+    }
+}
+
+/// C-01 fails a login redirect that carries the client secret in its URL (RFC 6749 2.3.1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c01_fails_a_client_secret_in_the_authorization_url() {
+    use oidc_forge_conformance::runner::web_app;
+    use oidc_forge_conformance::scenario::{Failure, graded};
+    async fn leak_secret(
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        let mut response = next.run(request).await;
+        let leaked = response
+            .headers()
+            .get("location")
+            .and_then(|value| value.to_str().ok())
+            .filter(|location| location.contains("/authorize?"))
+            .map(|location| format!("{location}&client_secret={}", env::WEB_CLIENT.1));
+        if let Some(value) = leaked.and_then(|v| axum::http::HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert("location", value);
+        }
+        response
+    }
+    let target = web_example(|app| app.layer(axum::middleware::from_fn(leak_secret))).await;
+    match graded(web_app::c01_login_redirect(target)).await {
+        Err(Failure::Mismatch(why)) => assert!(why.contains("client secret"), "{why}"),
+        other => panic!("C-01 must fail, got {other:?}"),
+    }
 }

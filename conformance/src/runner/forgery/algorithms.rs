@@ -115,7 +115,7 @@ pub async fn d03_key_confusion(target: Arc<ApiTarget>) -> Outcome {
 }
 
 /// Every asymmetric algorithm the client supports: the widest allowlist it accepts.
-const WIDEST_ALLOWLIST: [Algorithm; 9] = [
+pub const WIDEST_ALLOWLIST: [Algorithm; 9] = [
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,

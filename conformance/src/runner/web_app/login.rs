@@ -316,6 +316,26 @@ pub async fn d25_code_injection(target: Arc<WebTarget>) -> Outcome {
     Ok(Pass::new(seen))
 }
 
+/// Where the victim's browser stands when the attacker's callback reaches it (D-26).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Situation {
+    Fresh,
+    LoginInProgress,
+    StateRemoved,
+    SpentState,
+}
+
+impl Situation {
+    fn describe(self) -> &'static str {
+        match self {
+            Situation::Fresh => "in a fresh browser",
+            Situation::LoginInProgress => "with a login of the victim's in progress",
+            Situation::StateRemoved => "with the state removed",
+            Situation::SpentState => "with the victim's spent state",
+        }
+    }
+}
+
 /// D-26: login CSRF (RFC 6749 10.12): the attacker's callback, in the victim's browser, must
 /// not sign the victim in as the attacker: in a fresh browser, with a login of the victim's in
 /// progress (a foreign state), with the state removed, and with a stale state (from the
@@ -324,61 +344,40 @@ pub async fn d26_login_csrf(target: Arc<WebTarget>) -> Outcome {
     let mut twin_browser = twin(&target).await?;
     attacker_twin(&target).await?;
     let mut seen = Vec::new();
-
-    let mut fresh = target.browser();
-    let callback = attackers_callback(&target).await?;
-    seen.extend(case(
-        not_signed_in(
-            &target,
-            &mut fresh,
-            &callback,
-            &target.attacker,
-            "in a fresh browser",
-        )
-        .await,
-    )?);
-
-    let mut busy = target.browser();
-    target.answered(&mut busy, &target.user).await?;
-    let callback = attackers_callback(&target).await?;
-    seen.extend(case(
-        not_signed_in(
-            &target,
-            &mut busy,
-            &callback,
-            &target.attacker,
-            "with a login of the victim's in progress",
-        )
-        .await,
-    )?);
-
-    let mut busy = target.browser();
-    target.answered(&mut busy, &target.user).await?;
-    let callback = replace_param(&attackers_callback(&target).await?, "state", None)?;
-    seen.extend(case(
-        not_signed_in(
-            &target,
-            &mut busy,
-            &callback,
-            &target.attacker,
-            "with the state removed",
-        )
-        .await,
-    )?);
-
-    // The victim's earlier login, finished: its state is spent.
-    let mut earlier = target.browser();
-    let finished = target.answered(&mut earlier, &target.user).await?;
-    target.visit(&mut earlier, &finished.callback).await?;
-    if let Some(spent) = finished.request.get("state") {
-        let callback = replace_param(&attackers_callback(&target).await?, "state", Some(spent))?;
+    for situation in [
+        Situation::Fresh,
+        Situation::LoginInProgress,
+        Situation::StateRemoved,
+        Situation::SpentState,
+    ] {
+        let mut victim = target.browser();
+        let mut state = None;
+        match situation {
+            Situation::Fresh => {}
+            Situation::LoginInProgress | Situation::StateRemoved => {
+                target.answered(&mut victim, &target.user).await?;
+            }
+            // The victim's earlier login, finished: its state is spent.
+            Situation::SpentState => {
+                let finished = target.answered(&mut victim, &target.user).await?;
+                target.visit(&mut victim, &finished.callback).await?;
+                let Some(spent) = finished.request.get("state") else {
+                    continue;
+                };
+                state = Some(spent.clone());
+            }
+        }
+        let mut callback = attackers_callback(&target).await?;
+        if matches!(situation, Situation::StateRemoved | Situation::SpentState) {
+            callback = replace_param(&callback, "state", state.as_deref())?;
+        }
         seen.extend(case(
             not_signed_in(
                 &target,
-                &mut earlier,
+                &mut victim,
                 &callback,
                 &target.attacker,
-                "with the victim's spent state",
+                situation.describe(),
             )
             .await,
         )?);

@@ -15,7 +15,8 @@ pub use tokens::*;
 
 use crate::env::WebEnv;
 use crate::http::{Browser, Page, query_of, shorten};
-use crate::scenario::{Failure, setup};
+use crate::scenario::Failure;
+use crate::web_target::replace_param;
 use crate::{ensure, ensure_eq};
 
 /// The session cookie of the web example (not Secure, so without the `__Host-` prefix).
@@ -125,25 +126,4 @@ pub fn expect_unmatched_callback(page: &Page) -> Result<(), Failure> {
 /// endpoint with it.
 fn unredeemed(web: &WebEnv, code: &str) -> bool {
     web.issuer.issuer.code_status(code) == oidc_forge::CodeStatus::Unredeemed
-}
-
-/// Replaces a parameter in a URL's query.
-fn replace_param(url: &str, name: &str, value: Option<&str>) -> Result<String, Failure> {
-    let mut parsed = url::Url::parse(url).map_err(setup)?;
-    let pairs: Vec<(String, String)> = parsed
-        .query_pairs()
-        .into_owned()
-        .filter(|(k, _)| k != name)
-        .collect();
-    {
-        let mut query = parsed.query_pairs_mut();
-        query.clear();
-        for (k, v) in &pairs {
-            query.append_pair(k, v);
-        }
-        if let Some(value) = value {
-            query.append_pair(name, value);
-        }
-    }
-    Ok(parsed.to_string())
 }
