@@ -343,7 +343,21 @@ impl Browser {
         headers: &[(&str, &str)],
         form: Option<&[(&str, &str)]>,
     ) -> Result<Page, Failure> {
-        let request = self.inner.request(method.clone(), url, headers, form);
+        // As a browser's navigation: some apps answer a client without these differently.
+        let mut sent: Vec<(&str, &str)> = vec![
+            ("accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
+            (
+                "user-agent",
+                "Mozilla/5.0 (compatible; oidc-forge-conformance)",
+            ),
+        ];
+        sent.retain(|(name, _)| {
+            !headers
+                .iter()
+                .any(|(given, _)| given.eq_ignore_ascii_case(name))
+        });
+        sent.extend_from_slice(headers);
+        let request = self.inner.request(method.clone(), url, &sent, form);
         let page = match self.bound {
             None => request.await,
             Some(bound) => tokio::time::timeout(bound, request).await.map_err(|_| {

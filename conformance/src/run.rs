@@ -188,6 +188,10 @@ pub async fn against(target: Arc<ApiTarget>) -> Vec<Record> {
     records
 }
 
+/// How many answer bounds (`[web] timeout`) one web row may take in all: the longest row, C-08,
+/// waits out one bound, and every other request of a row is answered in milliseconds.
+const ROW_DEADLINE_IN_TIMEOUTS: u32 = 12;
+
 /// Runs the black-box web rows against `target`, in catalogue order.
 pub async fn against_web(target: Arc<WebTarget>) -> Vec<Record> {
     let mut records = Vec::new();
@@ -195,7 +199,25 @@ pub async fn against_web(target: Arc<WebTarget>) -> Vec<Record> {
         let Some(scenario) = crate::catalogue::find(row.id) else {
             continue;
         };
-        let (outcome, evidence) = graded_with_evidence((row.run)(target.clone())).await;
+        // Each answer is bounded; so is the row, or an app answering just in time to each of
+        // a row's requests could hold the check for hours.
+        let deadline = target.timeout() * ROW_DEADLINE_IN_TIMEOUTS;
+        let (outcome, evidence) =
+            match tokio::time::timeout(deadline, graded_with_evidence((row.run)(target.clone())))
+                .await
+            {
+                Ok(graded) => graded,
+                Err(_) => (
+                    Err(Failure::mismatch(format!(
+                        "the row did not end within {} s: the app answers too slowly to be checked",
+                        deadline.as_secs()
+                    ))),
+                    Vec::new(),
+                ),
+            };
+        // A fault or an edit a row left when it was cut off must not reach the next row.
+        target.issuer.faults().clear();
+        target.issuer.clear_token_response_edits();
         records.push(Record {
             scenario,
             verdict: Verdict::from_outcome(outcome),

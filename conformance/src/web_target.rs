@@ -461,6 +461,7 @@ impl WebTarget {
         browser: &mut Browser,
         method: &str,
         url: &str,
+        fields: &[(&str, &str)],
     ) -> Result<Page, Failure> {
         if method == "POST" {
             let origin = origin_of(&self.url);
@@ -472,7 +473,7 @@ impl WebTarget {
                         ("origin", origin.as_str()),
                         ("sec-fetch-site", "same-origin"),
                     ],
-                    Some(&[]),
+                    Some(fields),
                 )
                 .await
         } else {

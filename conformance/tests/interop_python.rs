@@ -176,7 +176,14 @@ async fn check_web_grades_the_flask_web_example() -> Result<(), String> {
         ("D-25", "FAIL"),
         ("D-26", "FAIL"),
     ];
-    if grades != expected || table.contains("setup failed") {
+    // Code injection both ways: no PKCE and no nonce stop either (RFC 9700 4.5).
+    let injected_both_ways = [
+        "the attacker's code in the victim's login",
+        "the victim's code in the attacker's login",
+    ]
+    .iter()
+    .all(|case| table.contains(case));
+    if grades != expected || table.contains("setup failed") || !injected_both_ways {
         return Err(format!("expected {expected:?}, got:\n{table}"));
     }
     Ok(())

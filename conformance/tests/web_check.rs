@@ -256,3 +256,52 @@ async fn c01_fails_a_client_secret_in_the_authorization_url() {
         other => panic!("C-01 must fail, got {other:?}"),
     }
 }
+
+/// A logout form with a CSRF token, as Django, Rails and Spring render one: the protected
+/// page's form carries a hidden field, and a logout without it is refused with 403.
+async fn csrf_logout(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::body::{Body, to_bytes};
+    use axum::response::IntoResponse as _;
+    const FIELD: &str = "csrf_token=t0ken";
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, 1 << 16).await else {
+        return axum::http::StatusCode::BAD_REQUEST.into_response();
+    };
+    let logout = parts.method == axum::http::Method::POST && parts.uri.path() == "/logout";
+    if logout && !String::from_utf8_lossy(&bytes).contains(FIELD) {
+        return axum::http::StatusCode::FORBIDDEN.into_response();
+    }
+    let response = next
+        .run(axum::extract::Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, 1 << 20).await else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let page = String::from_utf8_lossy(&bytes).replace(
+        "action=\"/logout\">",
+        "action=\"/logout\"><input type=\"hidden\" name=\"csrf_token\" value=\"t0ken\">",
+    );
+    let mut parts = parts;
+    parts.headers.remove("content-length");
+    axum::response::Response::from_parts(parts, Body::from(page))
+}
+
+/// C-22 sends a logout form's hidden fields as the app's own page has them: a logout that
+/// needs its CSRF token is checked, not skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c22_sends_the_logout_forms_csrf_token() {
+    use oidc_forge_conformance::runner::web_app;
+    use oidc_forge_conformance::scenario::graded;
+    let target = web_example(|app| app.layer(axum::middleware::from_fn(csrf_logout))).await;
+    let outcome = graded(web_app::c22_logout(target)).await;
+    assert!(
+        outcome
+            .as_ref()
+            .is_ok_and(|pass| pass.observed.contains("signed out")),
+        "{outcome:?}"
+    );
+}

@@ -295,25 +295,41 @@ async fn attackers_callback(target: &WebTarget) -> Result<String, Failure> {
         .callback)
 }
 
-/// D-25: the attacker's code injected into the victim's login, with the victim's own state:
-/// PKCE or the nonce must stop it (RFC 9700 2.1.1, 4.5).
+/// D-25: authorization code injection (RFC 9700 4.5): a victim's code, stolen before the
+/// app redeemed it, injected into the attacker's own login with the attacker's state, must
+/// not sign the attacker in as the victim; and the attacker's code in the victim's login,
+/// with the victim's state, must not sign the victim in as the attacker. PKCE, or the nonce,
+/// must stop both (RFC 9700 2.1.1).
 pub async fn d25_code_injection(target: Arc<WebTarget>) -> Outcome {
     twin(&target).await?;
     attacker_twin(&target).await?;
-    let injected = attackers_callback(&target).await?;
-    let mut victim = target.browser();
-    let own = target.answered(&mut victim, &target.user).await?;
-    let state = own.request.get("state").map(String::as_str);
-    let hostile = replace_param(&injected, "state", state)?;
-    let seen = not_signed_in(
-        &target,
-        &mut victim,
-        &hostile,
-        &target.attacker,
-        "the attacker's code with the victim's state",
-    )
-    .await?;
-    Ok(Pass::new(seen))
+    let mut seen = Vec::new();
+    for (what, code_of, login_of) in [
+        (
+            "the attacker's code in the victim's login",
+            &target.attacker,
+            &target.user,
+        ),
+        (
+            "the victim's code in the attacker's login",
+            &target.user,
+            &target.attacker,
+        ),
+    ] {
+        // The code, unredeemed: the callback is never visited by its own browser.
+        let code = target
+            .answered(&mut target.browser(), code_of)
+            .await?
+            .callback;
+        let mut browser = target.browser();
+        let login = target.answered(&mut browser, login_of).await?;
+        let state = login.request.get("state").map(String::as_str);
+        let injected = replace_param(&code, "state", state)?;
+        seen.extend(case(
+            not_signed_in(&target, &mut browser, &injected, code_of, what).await,
+        )?);
+    }
+    Ok(Pass::new(seen.join("; ")))
 }
 
 /// Where the victim's browser stands when the attacker's callback reaches it (D-26).
