@@ -177,14 +177,18 @@ async fn check_web_grades_the_flask_web_example() -> Result<(), String> {
         ("D-26", "FAIL"),
     ];
     // Code injection both ways: no PKCE and no nonce stop either (RFC 9700 4.5).
+    let d25 = records
+        .iter()
+        .find(|r| r.scenario.id == "D-25")
+        .map_or("", |r| r.verdict.detail());
     let injected_both_ways = [
         "the attacker's code in the victim's login",
         "the victim's code in the attacker's login",
     ]
     .iter()
-    .all(|case| table.contains(case));
+    .all(|case| d25.contains(case));
     if grades != expected || table.contains("setup failed") || !injected_both_ways {
-        return Err(format!("expected {expected:?}, got:\n{table}"));
+        return Err(format!("expected {expected:?}, got:\n{table}\nD-25: {d25}"));
     }
     Ok(())
 }
