@@ -128,33 +128,53 @@ pub async fn check(options: &CheckOptions) -> Result<Vec<Record>, CheckError> {
         builder = builder.issuer_url(url.clone());
     }
     let issuer = Arc::new(builder.start().await.map_err(setup)?);
-    let mut records = Vec::new();
-    if !routes.routes.is_empty() {
-        let target = ApiTarget::new(
-            options.target.clone(),
-            routes.clone(),
-            issuer.clone(),
-            TargetClock::System,
-        )?;
-        reachable(&target).await?;
-        records.extend(run::against(Arc::new(target)).await);
-    }
     let secrets: Vec<String> = issuer
         .config()
         .clients
         .iter()
         .filter_map(|client| client.secret.clone())
         .collect();
-    if let (true, Some(web)) = (options.web, routes.web.clone()) {
-        let target = WebTarget::new(
+    // Both pre-flights before any row, so that a usage error never discards rows' findings.
+    let api = if routes.routes.is_empty() {
+        None
+    } else {
+        let mut target = ApiTarget::new(
             options.target.clone(),
-            web,
-            routes.client_id.as_deref(),
-            routes.user.as_deref(),
-            issuer,
-        )
-        .await?;
-        logs_in(&target).await?;
+            routes.clone(),
+            issuer.clone(),
+            TargetClock::System,
+        )?;
+        reachable(&target).await?;
+        // Past the pre-flight, an app that hangs on a hostile token is a finding, and must
+        // not hold the check forever.
+        target.http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(ANSWER_SECONDS))
+            .build()
+            .map_err(setup)?;
+        Some(target)
+    };
+    let web = match (options.web, routes.web.clone()) {
+        (true, Some(web)) => {
+            let target = WebTarget::new(
+                options.target.clone(),
+                web,
+                routes.client_id.as_deref(),
+                routes.user.as_deref(),
+                issuer,
+            )
+            .await?;
+            logs_in(&target, &secrets).await?;
+            Some(target)
+        }
+        _ => None,
+    };
+    let mut records = Vec::new();
+    if let Some(target) = api {
+        records.extend(run::against(Arc::new(target)).await);
+    }
+    if let Some(target) = web {
         records.extend(run::against_web(Arc::new(target)).await);
     }
     // What an app echoed of the client's secret stays out of the table and the files.
@@ -166,7 +186,7 @@ pub async fn check(options: &CheckOptions) -> Result<Vec<Record>, CheckError> {
 
 /// The login flow's valid twin, before any row: an app that is not there, or a `[web]` table
 /// that does not describe it, is a usage error.
-async fn logs_in(target: &WebTarget) -> Result<(), CheckError> {
+async fn logs_in(target: &WebTarget, secrets: &[String]) -> Result<(), CheckError> {
     if let Err(error) = target.http().get(&target.url).send().await
         && !error.is_timeout()
     {
@@ -184,9 +204,12 @@ async fn logs_in(target: &WebTarget) -> Result<(), CheckError> {
     .map_err(|failure| CheckError::LoginFailed {
         url: target.login_url(),
         user: target.user.email.clone(),
-        reason: failure.to_string(),
+        reason: crate::run::redacted(&failure.to_string(), secrets),
     })
 }
+
+/// How long an API row waits for an answer to a hostile token before it is a hang.
+const ANSWER_SECONDS: u64 = 30;
 
 /// How long the pre-flight waits for an answer to a valid token.
 const PREFLIGHT_SECONDS: u64 = 10;

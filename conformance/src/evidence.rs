@@ -149,6 +149,12 @@ pub fn record(exchange: impl FnOnce() -> Exchange) {
     let _ = LOG.try_with(|log| log.borrow_mut().last = Some(exchange()));
 }
 
+/// Forgets the row's last exchange: what follows was sent where the log cannot see it
+/// (spawned tasks), and must not be shown with an exchange it did not make.
+pub fn forget_last() {
+    let _ = LOG.try_with(|log| log.borrow_mut().last = None);
+}
+
 /// Keeps `finding` with the row's last exchange.
 pub fn note(finding: &str) {
     let _ = LOG.try_with(|log| keep(&mut log.borrow_mut(), finding));

@@ -30,7 +30,14 @@ pub struct Answer {
 impl Answer {
     /// Sends `request` and reads the whole response.
     pub async fn send(request: reqwest::RequestBuilder) -> Result<Self, Failure> {
-        let response = request.send().await.map_err(setup)?;
+        // A request that timed out is the app's doing (it hung): a finding, not the setup's.
+        let response = request.send().await.map_err(|error| {
+            if error.is_timeout() {
+                Failure::mismatch(format!("no answer in time (a hang): {error}"))
+            } else {
+                setup(error)
+            }
+        })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let url = response.url().to_string();

@@ -16,7 +16,8 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            // XML 1.0 holds neither C0 controls nor the noncharacters U+FFFE and U+FFFF.
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -96,10 +97,28 @@ pub fn render(suite: &str, records: &[Record]) -> String {
     xml
 }
 
+/// The JUnit XML document of a check that could not run: one test case in error, so that a CI
+/// gate reading only the JUnit file sees it fail too.
+pub fn render_error(suite: &str, message: &str) -> String {
+    let suite = escape(suite);
+    let message = escape(message);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{suite}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n  <testsuite name=\"check\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    <testcase classname=\"{suite}.check\" name=\"the application can be checked\">\n      <error message=\"{message}\">{message}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalogue::find;
+
+    #[test]
+    fn a_check_that_could_not_run_is_an_error_case() {
+        let xml = render_error("s", "nothing listens at http://a <here>");
+        assert!(xml.contains("errors=\"1\""), "{xml}");
+        assert!(xml.contains("<error message=\"nothing listens at http://a &lt;here&gt;\">"));
+        assert_eq!(escape("a\u{FFFE}b\u{FFFF}"), "a\u{FFFD}b\u{FFFD}");
+    }
 
     #[test]
     fn verdicts_become_testcases_with_escaped_text() {

@@ -102,6 +102,13 @@ async fn main() -> ExitCode {
                 Ok(records) => records,
                 Err(error) => {
                     eprintln!("oidc-forge-conformance: {error}");
+                    // A gate that reads only the JUnit file must see this fail too.
+                    if let Some(path) = &junit_file {
+                        let xml = junit::render_error("oidc-forge-conformance", &error.to_string());
+                        if let Err(error) = std::fs::write(path, xml) {
+                            eprintln!("oidc-forge-conformance: {}: {error}", path.display());
+                        }
+                    }
                     return ExitCode::from(2);
                 }
             };

@@ -69,6 +69,24 @@ impl Verdict {
     }
 }
 
+/// A secret shorter than this is not redacted: it would garble the text, and a client secret
+/// that short is no secret.
+const MIN_REDACTED: usize = 8;
+
+/// `text` with each of `secrets`, as sent and form-urlencoded, replaced by `[redacted]`.
+pub fn redacted(text: &str, secrets: &[String]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= MIN_REDACTED) {
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        for form in [secret.as_str(), encoded.as_str()] {
+            if text.contains(form) {
+                text = text.replace(form, "[redacted]");
+            }
+        }
+    }
+    text
+}
+
 /// A scenario and its verdict.
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -85,10 +103,8 @@ impl Record {
     /// the record holds text from the app.
     pub fn redact(&mut self, secrets: &[String]) {
         let scrub = |text: &mut String| {
-            for secret in secrets.iter().filter(|s| !s.is_empty()) {
-                if text.contains(secret.as_str()) {
-                    *text = text.replace(secret.as_str(), "[redacted]");
-                }
+            if secrets.iter().any(|secret| text.contains(secret.as_str())) || text.contains('%') {
+                *text = redacted(text, secrets);
             }
         };
         match &mut self.verdict {
@@ -235,27 +251,34 @@ mod tests {
     #[test]
     fn a_secret_the_app_echoed_is_redacted_everywhere() {
         use crate::evidence::{Evidence, Exchange};
+        let secret = "s3cret+pa$$word";
+        let encoded = "s3cret%2Bpa%24%24word";
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("location", "http://a/?s=s3cret".parse().unwrap());
+        headers.insert(
+            "location",
+            format!("http://a/?s={encoded}").parse().unwrap(),
+        );
         let mut record = Record {
             scenario: crate::catalogue::find("C-01").unwrap(),
-            verdict: Verdict::Fail("the URL carries s3cret".into()),
+            verdict: Verdict::Fail(format!("the URL carries {secret}")),
             evidence: vec![Evidence {
-                finding: "s3cret in the URL".into(),
+                finding: format!("{secret} in the URL"),
                 exchange: Some(Exchange::new(
                     "GET",
-                    "http://a/?client_secret=s3cret",
-                    Some("Basic s3cret"),
+                    &format!("http://a/?client_secret={encoded}"),
+                    Some(&format!("Basic {secret}")),
                     302,
                     &headers,
-                    "body s3cret",
+                    &format!("body {secret}"),
                 )),
             }],
         };
-        record.redact(&["s3cret".to_owned(), String::new()]);
+        record.redact(&[secret.to_owned(), String::new(), "short".to_owned()]);
         let shown = format!("{record:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert_eq!(shown.matches("[redacted]").count(), 6, "{shown}");
+        // A secret under eight characters would garble the text: left alone.
+        assert_eq!(redacted("a short b", &["short".to_owned()]), "a short b");
     }
 
     #[test]

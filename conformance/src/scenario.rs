@@ -428,6 +428,6 @@ mod tests {
                 "{status}"
             );
         }
-        assert!(refusal(&answer(404, None), "case", "401").is_ok());
+        assert_eq!(refusal(&answer(404, None), "case", "401"), Ok(true));
     }
 }

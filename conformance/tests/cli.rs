@@ -303,9 +303,17 @@ async fn an_app_that_refuses_the_valid_token_is_a_usage_error() {
         )
     }))
     .await;
-    let output = check(url, port, junit_path("refuses-all")).await;
+    let junit = junit_path("refuses-all");
+    let output = check(url, port, junit.clone()).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // The JUnit file says so too, for a gate that reads only it.
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file is written");
+    let _ = std::fs::remove_file(&junit);
+    assert!(
+        xml.contains("errors=\"1\"") && xml.contains("refuses a valid token"),
+        "{xml}"
+    );
     assert!(
         stderr.contains("refuses a valid token from http://127.0.0.1:")
             && stderr.contains("does the app trust this issuer"),

@@ -208,6 +208,45 @@ pub async fn d04_alternate_algorithm(target: Arc<ApiTarget>) -> Outcome {
 /// publishes one): genuine, so the app may accept it or refuse it (its allowlist, RFC 8725
 /// 3.1); only a crash fails, and a refusal is graded as any other. What was seen, for the
 /// row's "got" column.
+/// Forgeries of a genuine ES256 token: its signature flipped, its signature all zeros, its
+/// payload changed under the genuine signature.
+fn es256_forgeries(genuine: &str) -> Vec<(String, String)> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = genuine.splitn(3, '.');
+    let (header, payload, signature) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let flipped: Vec<u8> = URL_SAFE_NO_PAD
+        .decode(signature)
+        .unwrap_or_default()
+        .iter()
+        .map(|byte| byte ^ 0x5A)
+        .collect();
+    let tampered = URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .map(|claims| with(claims, &[("sub", json!("someone-else"))]).to_string())
+        .unwrap_or_default();
+    vec![
+        (
+            "ES256 with its signature flipped".to_owned(),
+            format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(flipped)),
+        ),
+        (
+            "ES256 with an all-zero signature (r = s = 0)".to_owned(),
+            format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode([0u8; 64])),
+        ),
+        (
+            "ES256 with its payload changed".to_owned(),
+            format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(tampered)),
+        ),
+    ]
+}
+
 async fn genuine_es256(target: &ApiTarget, route: &Route) -> Result<Option<String>, Failure> {
     let Some(kid) = target.mint.es256_kid() else {
         return Ok(None);
@@ -220,9 +259,15 @@ async fn genuine_es256(target: &ApiTarget, route: &Route) -> Result<Option<Strin
     let answer = target.bearer(route, &token).await?;
     let what = "ES256 by the issuer's own ES256 key, under its kid";
     if (200..300).contains(&answer.status) {
+        // The app verifies ES256: then it must verify it, not just take it. A signature that
+        // does not hold (flipped, all zeros: CVE-2022-21449's r = s = 0) or a payload changed
+        // under the genuine signature must be refused (RFC 7515 5.2; RFC 8725 3.1).
+        let forged = es256_forgeries(&token);
+        all_rejected(target, route, &forged).await?;
         return Ok(Some(format!(
-            "{what}: accepted with {} (a genuine token of the issuer, RFC 9068 4)",
-            answer.status
+            "{what}: accepted with {} (a genuine token of the issuer, RFC 9068 4); {} under it: refused",
+            answer.status,
+            names(&forged)
         )));
     }
     expect_invalid_token(&answer, what)?;
@@ -396,7 +441,14 @@ async fn es256_under_the_rsa_kid(
             "{what}: accepted with {}: the app verified with a key other than the one the kid names; no forgery (the issuer's own signature; kid is a hint, RFC 7515 4.1.4), but the key the kid names, bound to its one algorithm (RFC 8725 3.1), refuses it",
             answer.status
         ))?;
-        return Ok(Some(format!("{what}: accepted with {}", answer.status)));
+        // Tried with whichever key fits: then forgeries under that kid must still fail.
+        let forged = es256_forgeries(&token);
+        all_rejected(target, route, &forged).await?;
+        return Ok(Some(format!(
+            "{what}: accepted with {}; {} under it: refused",
+            answer.status,
+            names(&forged)
+        )));
     }
     expect_invalid_token(&answer, &what)?;
     Ok(Some(format!("{what}: {} refused", answer.status)))

@@ -44,8 +44,8 @@ async fn refused(
     what: &str,
 ) -> Result<u16, Failure> {
     let answer = target.bearer(route, token).await?;
-    crate::runner::api_flow::refusal(&answer, what, "400/401/413/431")?;
-    if !matches!(answer.status, 400 | 401 | 413 | 431) {
+    let refused = crate::runner::api_flow::refusal(&answer, what, "400/401/413/431")?;
+    if refused && !matches!(answer.status, 400 | 401 | 413 | 431) {
         crate::scenario::unshaped(format!(
             "{what}: refused with {}, not 400, 401, 413 or 431: {}",
             answer.status,
