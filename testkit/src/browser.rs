@@ -315,4 +315,60 @@ mod tests {
         assert_eq!(pages.len(), 2);
         assert!(pages[1].is_redirect());
     }
+
+    /// A body over the bound is refused, announced by its length or streamed without one,
+    /// before more than the bound is held; one at the bound is read.
+    #[tokio::test]
+    async fn a_body_over_the_bound_is_refused_before_it_is_held() {
+        use axum::body::Body;
+        use axum::routing::get;
+
+        const LIMIT: usize = 1024;
+        /// Quarter-limit chunks of unknown total size.
+        struct Drip(usize);
+        impl http_body::Body for Drip {
+            type Data = axum::body::Bytes;
+            type Error = std::convert::Infallible;
+            fn poll_frame(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>>
+            {
+                if self.0 == 0 {
+                    return std::task::Poll::Ready(None);
+                }
+                self.0 -= 1;
+                let chunk = axum::body::Bytes::from(vec![b'a'; LIMIT / 4]);
+                std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+            }
+        }
+        let (listener, url) = crate::bind().await.unwrap();
+        crate::serve(
+            listener,
+            axum::Router::new()
+                .route("/at", get(|| async { "a".repeat(LIMIT) }))
+                .route("/over", get(|| async { "a".repeat(LIMIT + 1) }))
+                // Chunked, no Content-Length: refused by counting.
+                .route("/streamed", get(|| async { Body::new(Drip(8)) })),
+        );
+        let client = http_client();
+        let fetch = |path: &str| {
+            let url = format!("{url}{path}");
+            let client = client.clone();
+            async move {
+                let response = client.get(&url).send().await.unwrap();
+                read_body(&url, response, LIMIT).await
+            }
+        };
+        assert_eq!(fetch("/at").await.unwrap().len(), LIMIT);
+        for path in ["/over", "/streamed"] {
+            assert!(
+                matches!(
+                    fetch(path).await,
+                    Err(BrowserError::TooLarge { limit: LIMIT, .. })
+                ),
+                "{path}"
+            );
+        }
+    }
 }
