@@ -236,6 +236,7 @@ mod tests {
         use axum::routing::get;
 
         let (issuer, issuer_url) = crate::bind().await.unwrap();
+        let authorize_url = format!("{issuer_url}/authorize");
         let (app, app_url) = crate::bind().await.unwrap();
         let to_app = format!("{app_url}/callback");
         crate::serve(
@@ -314,6 +315,10 @@ mod tests {
         let pages = fresh.follow(&format!("{app_url}/login"), 1).await.unwrap();
         assert_eq!(pages.len(), 2);
         assert!(pages[1].is_redirect());
+        assert_eq!(pages[1].header("location"), authorize_url);
+        assert_eq!(pages[1].header("no-such-header"), "");
+        let last = fresh.get(&format!("{app_url}/callback")).await.unwrap();
+        assert!(!last.is_redirect(), "a 200 is no redirect");
     }
 
     /// A body over the bound is refused, announced by its length or streamed without one,
@@ -348,8 +353,11 @@ mod tests {
             axum::Router::new()
                 .route("/at", get(|| async { "a".repeat(LIMIT) }))
                 .route("/over", get(|| async { "a".repeat(LIMIT + 1) }))
-                // Chunked, no Content-Length: refused by counting.
-                .route("/streamed", get(|| async { Body::new(Drip(8)) })),
+                // Chunked, no Content-Length: counted as it comes.
+                .route("/streamed", get(|| async { Body::new(Drip(8)) }))
+                .route("/streamed-at", get(|| async { Body::new(Drip(4)) }))
+                // What a real page weighs: read whole under the browser's own bound.
+                .route("/page", get(|| async { "a".repeat(2 * 1024 * 1024) })),
         );
         let client = http_client();
         let fetch = |path: &str| {
@@ -361,6 +369,13 @@ mod tests {
             }
         };
         assert_eq!(fetch("/at").await.unwrap().len(), LIMIT);
+        assert_eq!(fetch("/streamed-at").await.unwrap().len(), LIMIT);
+        let page = Browser::new().get(&format!("{url}/page")).await.unwrap();
+        assert_eq!(
+            page.body.len(),
+            2 * 1024 * 1024,
+            "MAX_BODY holds a 2 MB page"
+        );
         for path in ["/over", "/streamed"] {
             assert!(
                 matches!(
