@@ -289,6 +289,49 @@ mod tests {
         assert!(!warn("alone"));
     }
 
+    #[tokio::test]
+    async fn a_forgotten_exchange_is_shown_with_no_finding() {
+        let ((), log) = scoped(async {
+            record(|| exchange(200));
+            forget_last();
+            note("sent where the log cannot see");
+        })
+        .await;
+        assert_eq!(log.evidence[0].exchange, None);
+    }
+
+    #[test]
+    fn long_values_and_many_headers_are_cut_not_kept() {
+        let with_headers = |n: usize| {
+            let mut headers = HeaderMap::new();
+            for i in 0..n {
+                headers.append("set-cookie", format!("c{i}=v").parse().unwrap());
+            }
+            Exchange::new("GET", "http://app/", None, 200, &headers, "")
+        };
+        assert_eq!(with_headers(64).headers.len(), 64, "64 are kept whole");
+        assert_eq!(with_headers(65).headers.len(), 65, "64 and a count");
+        let many = with_headers(66);
+        assert_eq!(many.headers.len(), 65);
+        assert_eq!(
+            many.headers.last(),
+            Some(&("…".to_owned(), "2 more header(s) not kept".to_owned()))
+        );
+        let long = "x".repeat(MAX_LINE + 1);
+        let cut = Exchange::new("GET", &long, Some(&long), 200, &HeaderMap::new(), &long);
+        assert_eq!(
+            cut.url,
+            format!("{}… ({} bytes in all)", &long[..MAX_LINE], long.len())
+        );
+        assert_eq!(
+            cut.authorization.as_deref(),
+            Some(long.as_str()),
+            "under MAX_CREDENTIAL"
+        );
+        assert!(cut.body.ends_with("bytes in all)"), "over MAX_BODY too");
+        assert_eq!(cut.bearer_token(), None, "no Bearer scheme");
+    }
+
     #[test]
     fn tokens_are_decoded_for_the_reader() {
         let part = |json: &str| URL_SAFE_NO_PAD.encode(json);
@@ -303,8 +346,18 @@ mod tests {
             claims, r#"{"sub":"a","sub":"b"}"#,
             "duplicates shown as sent"
         );
+        // Nested members, in objects and arrays, are no duplicates: pretty-printed.
+        let nested = format!(
+            "{}.{}.sig",
+            part(r#"{"alg":"RS256"}"#),
+            part(r#"{"a":{"b":1,"c":2},"d":[{"e":1}]}"#)
+        );
+        let pretty = "{\n  \"a\": {\n    \"b\": 1,\n    \"c\": 2\n  },\n  \"d\": [\n    {\n      \"e\": 1\n    }\n  ]\n}";
+        assert_eq!(decode_jwt(&nested).1, pretty);
         assert_eq!(decode_jwt("a.b").0, "not a compact JWS: 2 part(s)");
         assert!(decode_jwt("*.*.*").0.starts_with("not base64url"));
+        // Cut on a character boundary: byte 5 is inside the third "é".
+        assert_eq!(cut(&"é".repeat(10), 5), "éé… (20 bytes in all)");
         let long = "é".repeat(MAX_BODY);
         assert!(cut(&long, MAX_BODY).ends_with(&format!("({} bytes in all)", long.len())));
         assert_eq!(
