@@ -147,12 +147,7 @@ pub async fn check(options: &CheckOptions) -> Result<Vec<Record>, CheckError> {
         reachable(&target).await?;
         // Past the pre-flight, an app that hangs on a hostile token is a finding, and must
         // not hold the check forever.
-        target.http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(std::time::Duration::from_secs(ANSWER_SECONDS))
-            .build()
-            .map_err(setup)?;
+        target.http = crate::http::client_within(std::time::Duration::from_secs(ANSWER_SECONDS));
         Some(target)
     };
     let web = match (options.web, routes.web.clone()) {

@@ -222,15 +222,15 @@ fn decode_part(part: &str) -> String {
     };
     // Duplicate members are kept as sent (D-20): the raw text shows them, a parsed value would not.
     match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(value) if !has_duplicates(&bytes) => {
+        Ok(value) if !loses_members(&bytes, &value) => {
             serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
         }
         _ => cut(&String::from_utf8_lossy(&bytes), MAX_BODY),
     }
 }
 
-/// Whether re-serialising would change the text: a parsed object loses duplicate members.
-fn has_duplicates(bytes: &[u8]) -> bool {
+/// Whether `value`, parsed from `bytes`, lost members: a parsed object keeps one of each name.
+fn loses_members(bytes: &[u8], value: &serde_json::Value) -> bool {
     fn count(value: &serde_json::Value) -> usize {
         match value {
             serde_json::Value::Object(map) => map.len() + map.values().map(count).sum::<usize>(),
@@ -238,14 +238,11 @@ fn has_duplicates(bytes: &[u8]) -> bool {
             _ => 0,
         }
     }
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return false;
-    };
     // Members as written: every `"name":` at the start of a member. A string value that
     // contains `":` can only make this count more, which shows the raw text: still readable.
     let text = String::from_utf8_lossy(bytes);
     let written = text.matches("\":").count();
-    written > count(&value)
+    written > count(value)
 }
 
 #[cfg(test)]

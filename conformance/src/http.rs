@@ -16,6 +16,17 @@ use crate::{ensure, ensure_eq};
 /// since each scenario runs on its own runtime.
 pub use oidc_forge_testkit::http_client as client;
 
+/// The test kit's kind of client, giving up on an answer after `bound`: for an app under
+/// `check`, whose hang is a finding. Built per check, not per request.
+pub fn client_within(bound: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(bound)
+        .build()
+        .unwrap_or_else(|_| client())
+}
+
 /// A response read whole.
 #[derive(Debug, Clone)]
 pub struct Answer {

@@ -281,12 +281,7 @@ impl WebTarget {
 
     /// A client for a plain request to the app, within the bound.
     pub fn http(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(self.timeout())
-            .build()
-            .unwrap_or_else(|_| crate::http::client())
+        crate::http::client_within(self.timeout())
     }
 
     /// The bound on one answer.

@@ -3,6 +3,50 @@
 
 use std::collections::BTreeMap;
 
+/// One `Set-Cookie` line, read as a browser reads it: its name, its value, its attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetCookie<'a> {
+    /// The cookie's name.
+    pub name: &'a str,
+    /// Its value (what the browser sends back).
+    pub value: &'a str,
+    line: &'a str,
+}
+
+impl<'a> SetCookie<'a> {
+    /// Reads a line; a line without `=` is a name with an empty value.
+    pub fn parse(line: &'a str) -> Self {
+        let pair = line.split(';').next().unwrap_or_default();
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        Self {
+            name: name.trim(),
+            value,
+            line,
+        }
+    }
+
+    /// An attribute's value (`SameSite`), or "" for a flag (`HttpOnly`); `None` when absent.
+    /// Names are case-insensitive (RFC 6265 5.2).
+    pub fn attribute(&self, name: &str) -> Option<&'a str> {
+        self.line.split(';').skip(1).find_map(|part| {
+            let (key, value) = part.split_once('=').unwrap_or((part, ""));
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    /// Whether the line removes the cookie: an empty value, a `Max-Age` of zero or less, or
+    /// an `Expires` at the epoch, as apps write a deletion (RFC 6265 5.2.1, 5.2.2, 5.3).
+    pub fn clears(&self) -> bool {
+        let max_age_over = self
+            .attribute("max-age")
+            .is_some_and(|seconds| seconds.parse::<i64>().is_ok_and(|s| s <= 0));
+        let expired = self
+            .attribute("expires")
+            .is_some_and(|date| date.contains("1970"));
+        self.value.is_empty() || max_age_over || expired
+    }
+}
+
 /// Cookies by name, as `Set-Cookie` lines left them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CookieJar {
@@ -10,27 +54,17 @@ pub struct CookieJar {
 }
 
 impl CookieJar {
-    /// Keeps what `Set-Cookie` lines say: a value replaces the one of the same name, and an
-    /// empty value or a `Max-Age` of zero or less removes the cookie (RFC 6265 5.2.2, 5.3).
+    /// Keeps what `Set-Cookie` lines say: a value replaces the one of the same name, and a
+    /// line that [clears](SetCookie::clears) it removes the cookie.
     /// Paths and domains are not kept: every cookie goes to every request.
     pub fn store<'a>(&mut self, set_cookie_lines: impl IntoIterator<Item = &'a str>) {
         for line in set_cookie_lines {
-            let mut parts = line.split(';');
-            let pair = parts.next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let removed = parts.any(|attribute| {
-                let (key, delta) = attribute.split_once('=').unwrap_or((attribute, ""));
-                key.trim().eq_ignore_ascii_case("max-age")
-                    && delta
-                        .trim()
-                        .parse::<i64>()
-                        .is_ok_and(|seconds| seconds <= 0)
-            });
-            if removed || value.is_empty() {
-                self.cookies.remove(name.trim());
+            let cookie = SetCookie::parse(line);
+            if cookie.clears() {
+                self.cookies.remove(cookie.name);
             } else {
                 self.cookies
-                    .insert(name.trim().to_owned(), value.to_owned());
+                    .insert(cookie.name.to_owned(), cookie.value.to_owned());
             }
         }
     }
@@ -94,6 +128,28 @@ impl std::ops::Index<&str> for CookieJar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_cookie_line_is_read_as_a_browser_reads_it() {
+        let line = SetCookie::parse(" s=v=1; HttpOnly; SAMESITE=Lax; Max-Age=60");
+        assert_eq!((line.name, line.value), ("s", "v=1"));
+        assert_eq!(line.attribute("samesite"), Some("Lax"));
+        assert_eq!(line.attribute("httponly"), Some(""));
+        assert_eq!(line.attribute("secure"), None);
+        assert!(!line.clears());
+        for cleared in [
+            "s=",
+            "s",
+            "s=v; Max-Age=0",
+            "s=v; max-age=-1",
+            "s=v; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        ] {
+            assert!(SetCookie::parse(cleared).clears(), "{cleared}");
+        }
+        let mut jar = CookieJar::default();
+        jar.store(["s=v", "s=v; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]);
+        assert!(jar.is_empty(), "an expiry at the epoch removes it");
+    }
 
     #[test]
     fn set_cookie_lines_add_replace_and_remove() {

@@ -33,5 +33,5 @@ mod serve;
 
 pub use browser::{Browser, BrowserError, MAX_BODY, Page, http_client, read_body};
 pub use fixtures::authorize_params;
-pub use jar::CookieJar;
+pub use jar::{CookieJar, SetCookie};
 pub use serve::{bind, serve};

@@ -156,10 +156,10 @@ pub async fn attacker_twin(target: &WebTarget) -> Result<(), Failure> {
             "signed_in.text names no user ({email}, {name} or {sub}), so the attacker cannot be told from the victim",
         ));
     }
-    let mut browser = target.browser();
-    let pages = target.log_in(&mut browser, &target.attacker).await?;
-    no_crash(target, &pages, "the attacker's own login")?;
-    if !target.signed_in_as(&mut browser, &target.attacker).await? {
+    if signed_in_as(target, &target.attacker, "the attacker's own login")
+        .await?
+        .is_none()
+    {
         return Err(Failure::skipped(format!(
             "the attacker {} cannot sign in to the app, so no row can tell whether a hostile callback signs the victim in as the attacker",
             target.attacker.email
@@ -171,15 +171,30 @@ pub async fn attacker_twin(target: &WebTarget) -> Result<(), Failure> {
 /// A whole login in a fresh browser, which must end signed in as the target's user: the
 /// valid twin of the rows that then make one thing wrong.
 pub async fn twin(target: &WebTarget) -> Result<Browser, Failure> {
+    signed_in_as(target, &target.user, "the valid twin")
+        .await?
+        .ok_or_else(|| {
+            Failure::mismatch(format!(
+                "the valid twin: after the callback, {} does not look signed in as {} ({:?} expected)",
+                target.settings.protected,
+                target.user.email,
+                target.settings.signed_in.text_for(&target.user)
+            ))
+        })
+}
+
+/// A whole login as `user` in a fresh browser, which must not crash: the browser, when it
+/// then looks signed in as `user`.
+async fn signed_in_as(
+    target: &WebTarget,
+    user: &UserConfig,
+    what: &str,
+) -> Result<Option<Browser>, Failure> {
     let mut browser = target.browser();
-    let pages = target.log_in(&mut browser, &target.user).await?;
-    no_crash(target, &pages, "the valid twin")?;
-    crate::ensure!(
-        target.signed_in_as(&mut browser, &target.user).await?,
-        "the valid twin: after the callback, {} does not look signed in as {} ({:?} expected)",
-        target.settings.protected,
-        target.user.email,
-        target.settings.signed_in.text_for(&target.user)
-    );
-    Ok(browser)
+    let pages = target.log_in(&mut browser, user).await?;
+    no_crash(target, &pages, what)?;
+    Ok(target
+        .signed_in_as(&mut browser, user)
+        .await?
+        .then_some(browser))
 }

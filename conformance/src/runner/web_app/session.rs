@@ -6,6 +6,8 @@ use std::sync::Arc;
 use reqwest::Method;
 
 use crate::ensure;
+use oidc_forge_testkit::SetCookie;
+
 use crate::http::{Browser, Page, shorten};
 use crate::scenario::{Failure, Outcome, Pass, case, unshaped};
 use crate::web_target::{Started, WebTarget, replace_param, same_origin};
@@ -18,34 +20,15 @@ fn cookies_left(target: &WebTarget, pages: &[Page]) -> BTreeMap<String, String> 
     let mut left = BTreeMap::new();
     for page in pages.iter().filter(|page| target.on_app(&page.url)) {
         for line in page.answer.header_all("set-cookie") {
-            let (name, value) = line
-                .split(';')
-                .next()
-                .and_then(|pair| pair.split_once('='))
-                .unwrap_or((line.as_str(), ""));
-            let attributes = line.to_ascii_lowercase();
-            let cleared = value.is_empty()
-                || attributes.contains("max-age=0")
-                || attributes.contains("max-age=-")
-                || attributes.contains("expires=thu, 01 jan 1970");
-            if cleared {
-                left.remove(name.trim());
+            let cookie = SetCookie::parse(&line);
+            if cookie.clears() {
+                left.remove(cookie.name);
             } else {
-                left.insert(name.trim().to_owned(), line.clone());
+                left.insert(cookie.name.to_owned(), line.clone());
             }
         }
     }
     left
-}
-
-/// Whether a cookie attribute is present (`httponly`, `secure`), or its value (`samesite`).
-fn attribute(line: &str, name: &str) -> Option<String> {
-    line.split(';').skip(1).find_map(|part| {
-        let (key, value) = part.split_once('=').unwrap_or((part, ""));
-        key.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| value.trim().to_owned())
-    })
 }
 
 /// Whether a cookie value looks like a JWS or JWE in the clear: three or five base64url
@@ -103,7 +86,8 @@ pub async fn c15_session_cookie(target: Arc<WebTarget>) -> Outcome {
     let https = target.url.starts_with("https:");
     for name in &session {
         let line = &left[name];
-        if attribute(line, "httponly").is_none() {
+        let cookie = SetCookie::parse(line);
+        if cookie.attribute("httponly").is_none() {
             let why = format!(
                 "the session cookie {name} is not HttpOnly: any script on the page can read it (browser-based-apps, Cookie Security: MUST)"
             );
@@ -115,12 +99,12 @@ pub async fn c15_session_cookie(target: Arc<WebTarget>) -> Outcome {
                 ))?;
             }
         }
-        if https && attribute(line, "secure").is_none() {
+        if https && cookie.attribute("secure").is_none() {
             case::<()>(Err(Failure::mismatch(format!(
                 "the session cookie {name} of an https app is not Secure (browser-based-apps, Cookie Security: MUST)"
             ))))?;
         }
-        match attribute(line, "samesite").map(|v| v.to_ascii_lowercase()) {
+        match cookie.attribute("samesite").map(|v| v.to_ascii_lowercase()) {
             Some(value) if value == "lax" || value == "strict" => {}
             other => unshaped(format!(
                 "the session cookie {name} has SameSite {other:?}: Lax or Strict keeps it off cross-site requests (RFC 6265bis 8.8; browser-based-apps)"
@@ -129,12 +113,7 @@ pub async fn c15_session_cookie(target: Arc<WebTarget>) -> Outcome {
     }
     // A token in any cookie of the app's, in the clear, is readable wherever the cookie is.
     for (name, line) in &left {
-        let value = line
-            .split(';')
-            .next()
-            .and_then(|pair| pair.split_once('='))
-            .map_or("", |(_, value)| value);
-        if holds_a_token(value) {
+        if holds_a_token(SetCookie::parse(line).value) {
             unshaped(format!(
                 "the cookie {name} holds a token in the clear: encrypt it, or keep it on the server (RFC 6750 5.3; browser-based-apps, Cookie Security)"
             ))?;
