@@ -477,12 +477,11 @@ impl IssuerState {
         {
             return;
         }
-        let now = revoked_at;
-        self.revocations.revoke_everything_of(client_id, now);
+        self.revocations.revoke_everything_of(client_id, revoked_at);
         lock(&self.refresh_tokens).end_client(client_id);
         tracing::error!(
             client_id,
-            revoked_until = now,
+            revoked_until = revoked_at,
             "the revocation store is full of live revocations: every token issued to this client until now is revoked, so that this revocation holds"
         );
     }
