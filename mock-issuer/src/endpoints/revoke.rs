@@ -40,8 +40,12 @@ fn revoke(state: &IssuerState, headers: &HeaderMap, params: &Params) -> Result<(
     };
     let unavailable = |full: StoreFull| OAuthError::temporarily_unavailable(full.to_string());
     let now = state.now();
-    // A spent (rotated) refresh token is invalid already: RFC 7009 2.2, not an error.
-    if let Presented::Current { family, grant } = state.presented_refresh_token(token, now) {
+    // RFC 7009 2.1: revoking a refresh token ends its grant. A spent (rotated) one of the
+    // family ends it too: whoever holds the family's current token got it after this one,
+    // which a client that never refreshed twice did not (RFC 9700 4.14.2).
+    if let Presented::Current { family, grant } | Presented::Reused { family, grant } =
+        state.presented_refresh_token(token, now)
+    {
         if grant.client_id != client.id {
             return Err(not_yours());
         }

@@ -104,6 +104,29 @@ async fn revoking_a_refresh_token_revokes_every_access_token_of_its_grant() {
     assert!(h.active(&fresh.at1).await && h.active(&fresh.rt2).await);
 }
 
+/// RFC 7009 2.1 with RFC 9700 4.14.2: revoking a spent (rotated) refresh token ends its family,
+/// so a thief who refreshed first cannot keep the grant after the client revokes the token it
+/// holds; another client cannot do it for them.
+#[tokio::test]
+async fn revoking_a_spent_refresh_token_ends_its_family() {
+    let h = start().await;
+    let first = h.redeem(&h.code(&[]).await).await.json();
+    let rt1 = field(&first, "refresh_token");
+    // The thief refreshes first: RT1 is spent, RT2 is the family's now.
+    let stolen = h.refresh(&rt1).await.json();
+    let (at2, rt2) = (
+        field(&stolen, "access_token"),
+        field(&stolen, "refresh_token"),
+    );
+    let answer = h.revoke(&rt1).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body, "", "RFC 7009 2.2: an empty 200");
+    assert!(!h.active(&at2).await, "the thief's access token");
+    h.refresh(&rt2)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+}
+
 /// RFC 9700 4.14.2: a rotated refresh token that comes back revokes its grant, access tokens
 /// included.
 #[tokio::test]
